@@ -1,0 +1,1 @@
+"""Backups: sources, destinations, policies, runs, verification, retention and restore drills."""

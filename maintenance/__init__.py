@@ -1,0 +1,1 @@
+"""Maintenance: checklists, runbooks, the security registry and database maintenance."""

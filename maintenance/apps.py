@@ -1,0 +1,9 @@
+"""App config for maintenance."""
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class MaintenanceConfig(AppConfig):
+    name = "maintenance"
+    verbose_name = "Maintenance"

@@ -1,0 +1,1 @@
+"""Models of the maintenance app (added by the issues that build it)."""

@@ -1,0 +1,1 @@
+"""Monitoring: the dashboard, services and probes, metrics, alerts, AI agents and model providers."""

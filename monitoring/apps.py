@@ -1,0 +1,9 @@
+"""App config for monitoring."""
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class MonitoringConfig(AppConfig):
+    name = "monitoring"
+    verbose_name = "Monitoring and alerts"

@@ -1,0 +1,6 @@
+"""Ops Portal core: settings, roles, audit log, API tokens, Celery app, own health."""
+from __future__ import annotations
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

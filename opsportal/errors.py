@@ -1,0 +1,30 @@
+"""Error pages: JSON under /api/, friendly HTML elsewhere; never a traceback."""
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+
+def _page(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": message}, status=status)
+    return render(request, "error.html", {"status": status, "title": title, "message": message}, status=status)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _page(request, 403, "Not allowed", "Your role does not allow this page or action.")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _page(request, 404, "Not found", "There is nothing here, or it is not visible to you.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "internal error; it has been logged"}, status=500)
+    # No template context processors: they may be what failed.
+    return HttpResponse(
+        "<!doctype html><title>Error</title><h1>Something went wrong</h1>"
+        "<p>The error has been logged. Try again, or tell an admin what you were doing.</p>",
+        status=500,
+    )

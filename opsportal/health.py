@@ -1,0 +1,145 @@
+"""The portal's own health: database, broker, cache, worker, scheduler and disk.
+
+Each check returns a CheckResult; the overall status is the worst of them. A check never
+puts a connection URL or other secret into its message.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
+_ORDER = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
+
+
+@dataclass
+class CheckResult:
+    status: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+def check_database() -> CheckResult:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+        log.warning("health: database check failed: %s", exc)
+        connection.close_if_unusable_or_obsolete()
+        return CheckResult(UNHEALTHY, "database unreachable")
+    return CheckResult(HEALTHY, f"{connection.vendor} answered")
+
+
+def check_broker() -> CheckResult:
+    from .celery import app
+
+    url = app.conf.broker_url or ""
+    if url.startswith("filesystem://"):
+        folder = settings.BROKER_DIR / "queue"
+        if folder.is_dir() and shutil.disk_usage(folder).free > 0:
+            return CheckResult(HEALTHY, "embedded broker folder writable", {"transport": "filesystem"})
+        return CheckResult(DEGRADED, "embedded broker folder missing", {"transport": "filesystem"})
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("health: broker check failed: %s", type(exc).__name__)
+        return CheckResult(DEGRADED, "broker unreachable", {"transport": url.split(":", 1)[0]})
+    return CheckResult(HEALTHY, "broker reachable", {"transport": url.split(":", 1)[0]})
+
+
+def check_cache() -> CheckResult:
+    key = f"health:{uuid.uuid4().hex}"
+    try:
+        cache.set(key, "ok", 10)
+        ok = cache.get(key) == "ok"
+        cache.delete(key)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("health: cache check failed: %s", type(exc).__name__)
+        return CheckResult(DEGRADED, "cache unreachable")
+    return CheckResult(HEALTHY, "cache round trip ok") if ok else CheckResult(DEGRADED, "cache did not keep a value")
+
+
+def _check_heartbeat(kind: str, label: str) -> CheckResult:
+    from .models import Heartbeat
+
+    try:
+        latest = Heartbeat.objects.filter(kind=kind).order_by("-last_seen").first()
+    except Exception:  # noqa: BLE001 - the database check reports the cause
+        return CheckResult(UNHEALTHY, f"{label} state unknown (database unreachable)")
+    if latest is None:
+        return CheckResult(DEGRADED, f"no {label} has been seen")
+    age = latest.age_seconds()
+    details = {"name": latest.name, "last_seen": latest.last_seen.isoformat(), "age_seconds": round(age, 1)}
+    if age > settings.HEARTBEAT_STALE_SECONDS:
+        return CheckResult(DEGRADED, f"{label} last seen {int(age)} s ago", details)
+    return CheckResult(HEALTHY, f"{label} seen {int(age)} s ago", details)
+
+
+def check_worker() -> CheckResult:
+    return _check_heartbeat("worker", "worker")
+
+
+def check_scheduler() -> CheckResult:
+    return _check_heartbeat("beat", "scheduler")
+
+
+DISK_DEGRADED_PCT = 90.0
+DISK_UNHEALTHY_PCT = 98.0
+
+
+def check_disk() -> CheckResult:
+    worst = HEALTHY
+    details = {}
+    for path in settings.DISK_PATHS:
+        try:
+            usage = shutil.disk_usage(path)
+        except OSError:
+            worst = max(worst, DEGRADED, key=_ORDER.__getitem__)
+            details[path] = "missing"
+            continue
+        pct = 100.0 * usage.used / usage.total if usage.total else 0.0
+        details[path] = {"used_pct": round(pct, 1), "free_bytes": usage.free}
+        if pct >= DISK_UNHEALTHY_PCT:
+            worst = UNHEALTHY
+        elif pct >= DISK_DEGRADED_PCT:
+            worst = max(worst, DEGRADED, key=_ORDER.__getitem__)
+    msg = {HEALTHY: "disk space ok", DEGRADED: "disk space low", UNHEALTHY: "disk nearly full"}[worst]
+    return CheckResult(worst, msg, details)
+
+
+CHECKS: dict[str, Callable[[], CheckResult]] = {
+    "database": check_database,
+    "broker": check_broker,
+    "cache": check_cache,
+    "worker": check_worker,
+    "scheduler": check_scheduler,
+    "disk": check_disk,
+}
+
+
+def run_checks() -> dict[str, Any]:
+    results = {}
+    for name, check in CHECKS.items():
+        try:
+            results[name] = check()
+        except Exception:  # noqa: BLE001 - a broken check must not break the endpoint
+            log.exception("health check %s crashed", name)
+            results[name] = CheckResult(DEGRADED, "check failed unexpectedly")
+    status = max((r.status for r in results.values()), key=_ORDER.__getitem__, default=HEALTHY)
+    return {
+        "status": status,
+        "timestamp": timezone.now().isoformat(),
+        "checks": {name: {k: v for k, v in asdict(r).items() if v is not None} for name, r in results.items()},
+    }

@@ -1,0 +1,143 @@
+"""Core views: users and roles, API tokens, the audit log, own health and metrics."""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from . import health
+from . import metrics as portal_metrics
+from .access import console_view, public_view
+from .forms import AuditFilterForm, TokenCreateForm, UserCreateForm, UserEditForm
+from .models import ApiToken, AuditRecord
+from .roles import role_of, set_role
+
+User = get_user_model()
+
+
+@public_view("load balancers and uptime checkers poll it without credentials; it shows no secret")
+@never_cache
+def api_health(request: HttpRequest) -> JsonResponse:
+    report = health.run_checks()
+    return JsonResponse(report, status=503 if report["status"] == health.UNHEALTHY else 200)
+
+
+@public_view("Prometheus scrapes it; optionally guarded by METRICS_TOKEN")
+@never_cache
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    expected = settings.METRICS_TOKEN
+    if expected:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        given = header[7:] if header.lower().startswith("bearer ") else ""
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return HttpResponse("metrics token required\n", status=401, content_type="text/plain")
+    return HttpResponse(portal_metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+# Users and roles --------------------------------------------------------------------------
+
+
+@console_view("opsportal.manage_users")
+def users(request: HttpRequest) -> HttpResponse:
+    rows = User.objects.order_by("username").prefetch_related("groups")
+    return render(request, "opsportal/users.html", {"users": [(u, role_of(u)) for u in rows]})
+
+
+@console_view("opsportal.manage_users", methods=("GET", "HEAD", "POST"))
+def user_create(request: HttpRequest) -> HttpResponse:
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = form.save()
+            set_role(user, form.cleaned_data["role"])
+        messages.success(request, f"User {user.username} created as {form.cleaned_data['role']}.")
+        return redirect("users")
+    return render(request, "opsportal/user_form.html", {"form": form, "title": "New user"})
+
+
+@console_view("opsportal.manage_users", methods=("GET", "HEAD", "POST"))
+def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=pk)
+    form = UserEditForm(request.POST or None, instance=user, initial={"role": role_of(user) or ""})
+    if request.method == "POST" and form.is_valid():
+        new_role = form.cleaned_data["role"] or None
+        if user == request.user and (new_role != role_of(user) or not form.cleaned_data["is_active"]):
+            form.add_error(None, "You cannot change your own role or deactivate yourself; ask another admin.")
+        else:
+            with transaction.atomic():
+                form.save()
+                if not user.is_superuser:
+                    set_role(user, new_role)
+            messages.success(request, f"User {user.username} saved.")
+            return redirect("users")
+    return render(request, "opsportal/user_form.html", {"form": form, "title": f"Edit {user.username}", "target": user})
+
+
+# API tokens -------------------------------------------------------------------------------
+
+
+@console_view("opsportal.view_console", methods=("GET", "HEAD", "POST"))
+def tokens(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's own API tokens: create (shown once) and list."""
+    owner_role = role_of(request.user)
+    form = TokenCreateForm(request.POST or None, owner_role=owner_role)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        _token, new_token = ApiToken.issue(
+            request.user, form.cleaned_data["name"], form.cleaned_data["role"], form.expires_at()
+        )
+        messages.success(request, "Token created. Copy it now: it will not be shown again.")
+        form = TokenCreateForm(owner_role=owner_role)
+    rows = ApiToken.objects.filter(user=request.user)
+    return render(request, "opsportal/tokens.html", {"form": form, "tokens": rows, "new_token": new_token})
+
+
+@console_view("opsportal.view_console", methods=("POST",))
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    # Only the owner's own tokens are visible here: someone else's is a 404.
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        messages.success(request, f"Token {token.name} revoked.")
+    return redirect("tokens")
+
+
+# Audit log --------------------------------------------------------------------------------
+
+
+@console_view("opsportal.view_audit")
+def audit_log(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    rows = AuditRecord.objects.all()
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["q"]:
+            rows = rows.filter(Q(object_repr__icontains=data["q"]) | Q(summary__icontains=data["q"]))
+        if data["actor"]:
+            rows = rows.filter(actor_name__icontains=data["actor"])
+        if data["action"]:
+            rows = rows.filter(action=data["action"])
+        if data["channel"]:
+            rows = rows.filter(channel=data["channel"])
+        if data["object_type"]:
+            rows = rows.filter(object_type__icontains=data["object_type"])
+        if data["since"]:
+            rows = rows.filter(at__date__gte=data["since"])
+        if data["until"]:
+            rows = rows.filter(at__date__lt=data["until"] + dt.timedelta(days=1))
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "opsportal/audit.html", {"form": form, "page": page, "query": query.urlencode()})
+

@@ -1,0 +1,8 @@
+"""Role-matrix routes of the monitoring app."""
+from __future__ import annotations
+
+from tests.role_matrix import READ, Route
+
+ROUTES = [
+    Route("monitoring:dashboard", READ),
+]
