@@ -1,4 +1,5 @@
 """App config for backups."""
+
 from __future__ import annotations
 
 from django.apps import AppConfig

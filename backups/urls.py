@@ -1,4 +1,5 @@
 """URLs of the backups app."""
+
 from __future__ import annotations
 
 app_name = "backups"

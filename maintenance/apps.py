@@ -1,4 +1,5 @@
 """App config for maintenance."""
+
 from __future__ import annotations
 
 from django.apps import AppConfig

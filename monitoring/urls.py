@@ -1,11 +1,12 @@
 """URLs of the monitoring app; the dashboard is the portal's home page."""
+
 from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from .views import dashboard
 
 app_name = "monitoring"
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", dashboard.dashboard, name="dashboard"),
 ]

@@ -1,4 +1,5 @@
 """Ops Portal core: settings, roles, audit log, API tokens, Celery app, own health."""
+
 from __future__ import annotations
 
 from .celery import app as celery_app

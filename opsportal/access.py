@@ -7,6 +7,7 @@ A token never has more than its owner: the permission must be held by the owner 
 token's role. Every decorated view carries ``required_permission`` so the role-matrix test
 can find a view that forgot to declare one.
 """
+
 from __future__ import annotations
 
 import functools

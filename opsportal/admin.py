@@ -1,4 +1,5 @@
 """Django admin for core models: the audit log is read-only, tokens cannot be created here."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -40,7 +41,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "role", "display", "created_at", "last_used_at", "expires_at", "revoked_at")
     list_filter = ("role",)
     search_fields = ("name", "user__username", "key_id")
-    fields = ("user", "name", "role", "display", "created_at", "last_used_at", "last_used_ip", "expires_at", "revoked_at")
+    fields = (
+        "user",
+        "name",
+        "role",
+        "display",
+        "created_at",
+        "last_used_at",
+        "last_used_ip",
+        "expires_at",
+        "revoked_at",
+    )
     readonly_fields = ("user", "name", "role", "display", "created_at", "last_used_at", "last_used_ip")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -1,4 +1,5 @@
 """Core JSON API: who am I, and user roles for admins."""
+
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model

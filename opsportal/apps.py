@@ -1,4 +1,5 @@
 """App config: wires audit registrations, role sync and default schedules at start-up."""
+
 from __future__ import annotations
 
 from typing import Any

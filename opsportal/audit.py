@@ -6,6 +6,7 @@ Django admin, the API or a command is recorded the same way. The request middlew
 actor and the channel into a context variable; outside a request the channel is "system".
 Secret fields are never written: listed in ``secret`` they are recorded as "(changed)".
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -163,9 +164,7 @@ def _m2m_changed(sender: Any, instance: models.Model, action: str, model: Any, p
     if type(instance) not in _registry or action not in ("post_add", "post_remove", "post_clear"):
         return
     names = sorted(str(o) for o in model._default_manager.filter(pk__in=pk_set or []))
-    field_name = next(
-        (f.name for f in instance._meta.many_to_many if f.remote_field.through is sender), "relation"
-    )
+    field_name = next((f.name for f in instance._meta.many_to_many if f.remote_field.through is sender), "relation")
     verb = {"post_add": "added", "post_remove": "removed", "post_clear": "cleared"}[action]
     record(
         AuditRecord.Action.UPDATE,

@@ -4,6 +4,7 @@ Beat uses django-celery-beat's DatabaseScheduler (schedules are rows admins edit
 subclass also records a beat heartbeat. Workers record theirs from a bootstep timer, and
 count finished tasks per worker, which /metrics reports.
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,7 +41,14 @@ def _beat(kind: str, name: str, **counters: int) -> None:
     if not Heartbeat.objects.filter(name=name).update(**updates):
         Heartbeat.objects.get_or_create(
             name=name,
-            defaults={"kind": kind, "host": socket.gethostname(), "pid": os.getpid(), "started_at": now, "last_seen": now, **counters},
+            defaults={
+                "kind": kind,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "started_at": now,
+                "last_seen": now,
+                **counters,
+            },
         )
 
 
@@ -71,7 +79,7 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
     def _safe_beat(name: str) -> None:
         try:
             _beat("worker", name)
-        except Exception:  # noqa: BLE001 - a missed heartbeat must not stop the worker
+        except Exception:
             log.exception("worker heartbeat failed")
 
 
@@ -82,7 +90,7 @@ def _count(outcome: str, sender: Any) -> None:
     hostname = getattr(getattr(sender, "request", None), "hostname", None)
     try:
         _beat("worker", worker_name(hostname), **{f"tasks_{outcome}": 1})
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("could not count a finished task")
 
 

@@ -4,6 +4,7 @@ A malformed value stops start-up with ImproperlyConfigured naming the variable, 
 silently falling back to a default. Every reader also accepts ``NAME_FILE``: the value is
 read from that file (for secrets mounted by an orchestrator).
 """
+
 from __future__ import annotations
 
 import os
@@ -103,7 +104,9 @@ def cache(name: str, default: str) -> dict[str, Any]:
 
 def email(name: str, default: str) -> dict[str, Any]:
     value = raw(name, default)
-    _check_url(name, value, {"smtp", "smtps", "smtp+tls", "smtp+ssl", "consolemail", "filemail", "memorymail", "dummymail"})
+    _check_url(
+        name, value, {"smtp", "smtps", "smtp+tls", "smtp+ssl", "consolemail", "filemail", "memorymail", "dummymail"}
+    )
     try:
         return environ.Env.email_url_config(value)
     except Exception:  # noqa: BLE001

@@ -1,4 +1,5 @@
 """Template context shared by every console page: the user's role and the navigation."""
+
 from __future__ import annotations
 
 from typing import Any

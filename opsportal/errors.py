@@ -1,4 +1,5 @@
 """Error pages: JSON under /api/, friendly HTML elsewhere; never a traceback."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse

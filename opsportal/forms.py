@@ -1,4 +1,5 @@
 """Forms for users, roles and API tokens."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,7 +40,7 @@ class UserCreateForm(forms.ModelForm):
 
 
 class UserEditForm(forms.ModelForm):
-    role = forms.ChoiceField(choices=[("", "No role (cannot sign in to the console)")] + ROLE_CHOICES, required=False)
+    role = forms.ChoiceField(choices=[("", "No role (cannot sign in to the console)"), *ROLE_CHOICES], required=False)
 
     class Meta:
         model = User
@@ -79,5 +80,5 @@ class AuditFilterForm(forms.Form):
         from .models import AuditRecord
 
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "any")] + list(AuditRecord.Action.choices)
-        self.fields["channel"].choices = [("", "any")] + list(AuditRecord.Channel.choices)
+        self.fields["action"].choices = [("", "any"), *list(AuditRecord.Action.choices)]
+        self.fields["channel"].choices = [("", "any"), *list(AuditRecord.Channel.choices)]

@@ -3,6 +3,7 @@
 Request counters live in each web process. Job counters come from the Heartbeat rows that
 workers keep, so /metrics on any web host reports the work of every worker host.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -14,7 +15,10 @@ from prometheus_client.registry import Collector
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 REQUESTS = Counter(
-    "opsportal_http_requests", "HTTP requests handled, by view, method and status", ["view", "method", "status"], registry=REGISTRY
+    "opsportal_http_requests",
+    "HTTP requests handled, by view, method and status",
+    ["view", "method", "status"],
+    registry=REGISTRY,
 )
 REQUEST_SECONDS = Histogram(
     "opsportal_http_request_duration_seconds",
@@ -38,7 +42,9 @@ class HeartbeatCollector(Collector):
         from .models import Heartbeat
 
         jobs = CounterMetricFamily("opsportal_jobs", "Celery tasks finished by a worker", labels=["worker", "outcome"])
-        age = GaugeMetricFamily("opsportal_heartbeat_age_seconds", "Seconds since a process was last seen", labels=["kind", "name"])
+        age = GaugeMetricFamily(
+            "opsportal_heartbeat_age_seconds", "Seconds since a process was last seen", labels=["kind", "name"]
+        )
         try:
             now = timezone.now()
             for hb in Heartbeat.objects.all():

@@ -1,4 +1,5 @@
 """Request middleware: the audit context (actor, channel, address) and request metrics."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """Core models: the audit log, API tokens, process heartbeats and portal-wide permissions."""
+
 from __future__ import annotations
 
 import hashlib

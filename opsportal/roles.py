@@ -4,6 +4,7 @@ Roles are Django groups. The groups are created by a data migration; their permi
 (re)synchronised after every ``migrate`` from the matrix below, because permissions of
 models added by a later migration only exist once that migrate has run.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,7 +58,7 @@ EDITOR_EXTRA = {
 }
 
 # Admins get every permission of these apps.
-ADMIN_APPS = PORTAL_APPS + ("auth", "django_celery_beat", "axes")
+ADMIN_APPS = (*PORTAL_APPS, "auth", "django_celery_beat", "axes")
 
 
 def _perm_q(names: set[str]) -> Q:
@@ -127,9 +128,7 @@ def role_permission_names(role: str) -> set[str]:
     """The permission names ("app.codename") held by a role group, cached per process call."""
     return {
         f"{app}.{code}"
-        for app, code in Permission.objects.filter(group__name=role).values_list(
-            "content_type__app_label", "codename"
-        )
+        for app, code in Permission.objects.filter(group__name=role).values_list("content_type__app_label", "codename")
     }
 
 

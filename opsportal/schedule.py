@@ -4,6 +4,7 @@ Apps declare their entries with ``declare()`` in their AppConfig.ready(). After 
 migrate, ``apply_defaults()`` creates each entry that has never been written before; an
 entry an admin has edited or deleted is left as the admin left it.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,11 @@ def apply_defaults(**_: Any) -> list[str]:
     for entry in _declared.values():
         if ScheduleDefault.objects.filter(name=entry.name).exists():
             continue
-        fields: dict[str, Any] = {"task": entry.task, "kwargs": json.dumps(entry.kwargs), "description": entry.description}
+        fields: dict[str, Any] = {
+            "task": entry.task,
+            "kwargs": json.dumps(entry.kwargs),
+            "description": entry.description,
+        }
         if entry.every_seconds is not None:
             fields["interval"], _ = IntervalSchedule.objects.get_or_create(
                 every=entry.every_seconds, period=IntervalSchedule.SECONDS
@@ -53,7 +58,12 @@ def apply_defaults(**_: Any) -> list[str]:
         else:
             minute, hour, dom, month, dow = entry.crontab.split()
             fields["crontab"], _ = CrontabSchedule.objects.get_or_create(
-                minute=minute, hour=hour, day_of_month=dom, month_of_year=month, day_of_week=dow, timezone=settings.TIME_ZONE
+                minute=minute,
+                hour=hour,
+                day_of_month=dom,
+                month_of_year=month,
+                day_of_week=dow,
+                timezone=settings.TIME_ZONE,
             )
         PeriodicTask.objects.update_or_create(name=entry.name, defaults=fields)
         ScheduleDefault.objects.create(name=entry.name)

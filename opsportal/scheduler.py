@@ -1,4 +1,5 @@
 """The beat scheduler: django-celery-beat's DatabaseScheduler plus a beat heartbeat."""
+
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,7 @@ class PortalScheduler(DatabaseScheduler):
             try:
                 _beat("beat", f"beat:{socket.gethostname()}")
                 self._last_heartbeat = now
-            except Exception:  # noqa: BLE001 - a missed heartbeat must not stop beat
+            except Exception:
                 log.exception("beat heartbeat failed")
         interval = super().tick(*args, **kwargs)
         return min(interval, HEARTBEAT_EVERY)

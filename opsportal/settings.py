@@ -1,4 +1,5 @@
 """Django settings for the Ops Portal: every value comes from the environment (.env.example)."""
+
 from __future__ import annotations
 
 import secrets
@@ -125,7 +126,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = conf.integer("TRUSTED_PROXY_COUNT", 0, minimum=0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = conf.string("TIME_ZONE", "UTC")
@@ -168,7 +171,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Celery. With no broker configured, an embedded broker that needs no server: kombu's
 # filesystem transport, one folder for in and out, shared by web, worker and beat.
 BROKER_DIR = DATA_DIR / "broker"
-CELERY_BROKER_URL = conf.url("CELERY_BROKER_URL", "filesystem://", {"filesystem", "redis", "rediss", "amqp", "amqps", "memory"})
+CELERY_BROKER_URL = conf.url(
+    "CELERY_BROKER_URL", "filesystem://", {"filesystem", "redis", "rediss", "amqp", "amqps", "memory"}
+)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("queue", "processed"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
@@ -179,7 +184,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": conf.integer("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": conf.integer("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
+    }
 CELERY_RESULT_BACKEND = conf.string("CELERY_RESULT_BACKEND", None) or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TIMEZONE = TIME_ZONE

@@ -1,4 +1,5 @@
 """Sign-in, sign-out and failed sign-in attempts go to the audit log."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Core Celery tasks."""
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """Root URLconf: core pages here, each domain app's URLs included by name."""
+
 from __future__ import annotations
 
 from django.contrib import admin

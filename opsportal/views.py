@@ -1,4 +1,5 @@
 """Core views: users and roles, API tokens, the audit log, own health and metrics."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -140,4 +141,3 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "opsportal/audit.html", {"form": form, "page": page, "query": query.urlencode()})
-

@@ -1,7 +1,7 @@
 """Shared fixtures: one user per role plus an outsider, signed-in clients, API tokens."""
+
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -75,11 +75,3 @@ def token_for(users: dict[str, Any]) -> Callable[..., str]:
         return plain
 
     return make
-
-
-@pytest.fixture
-def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    if not os.path.exists(path):
-        pytest.fail(f"Chromium not found at {path}: run `make test`, which installs Debian's chromium package")
-    return path

@@ -4,6 +4,7 @@ Each app lists its routes in ``tests/<app>/routes.py`` as ``ROUTES``; tests/test
 walks every URL pattern of the project and fails when one is missing here, then requests each
 route as each role.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

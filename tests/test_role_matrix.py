@@ -1,4 +1,5 @@
 """Every URL the project defines is in the role matrix, and each role gets what the matrix says."""
+
 from __future__ import annotations
 
 import importlib

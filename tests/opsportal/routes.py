@@ -1,4 +1,5 @@
 """Role-matrix routes of the core app."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Create the first admin account with a random password written to a file in DATA_DIR."""
+
 from __future__ import annotations
 
 import secrets

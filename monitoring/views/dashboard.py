@@ -1,4 +1,5 @@
-"""Monitoring views: the dashboard home."""
+"""The dashboard home: every service at a glance, plus the portal's own health."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse

@@ -1,1 +1,0 @@
-"""Models of the monitoring app (added by the issues that build it)."""

@@ -1,0 +1,1 @@
+"""Monitoring console views, one module per page family."""
