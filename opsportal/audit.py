@@ -163,7 +163,7 @@ def _post_delete(sender: type[models.Model], instance: models.Model, **_: Any) -
 def _m2m_changed(sender: Any, instance: models.Model, action: str, model: Any, pk_set: Any, **_: Any) -> None:
     if type(instance) not in _registry or action not in ("post_add", "post_remove", "post_clear"):
         return
-    names = sorted(str(o) for o in model._default_manager.filter(pk__in=pk_set or []))
+    names = sorted(getattr(o, "codename", None) or str(o) for o in model._default_manager.filter(pk__in=pk_set or []))
     field_name = next((f.name for f in instance._meta.many_to_many if f.remote_field.through is sender), "relation")
     verb = {"post_add": "added", "post_remove": "removed", "post_clear": "cleared"}[action]
     record(
