@@ -93,5 +93,9 @@ def test_worker_consumes_through_embedded_filesystem_broker(start_worker: Any, t
     queue = tmp_path / "broker" / "queue"
     queue.mkdir(parents=True, exist_ok=True)
     sender = Celery(broker="filesystem://", backend=backend)
-    sender.conf.broker_transport_options = {"data_folder_in": str(queue), "data_folder_out": str(queue)}
+    sender.conf.broker_transport_options = {
+        "data_folder_in": str(queue),
+        "data_folder_out": str(queue),
+        "control_folder": str(tmp_path / "broker" / "control"),
+    }
     _round_trip(sender, worker, tmp_path)

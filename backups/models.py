@@ -1,1 +1,0 @@
-"""Models of the backups app (added by the issues that build it)."""
