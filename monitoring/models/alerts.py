@@ -45,6 +45,9 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     notification_count = models.PositiveIntegerField(default=0)
+    # Why notifications for this alert are held right now (silence, maintenance, parent down), as
+    # last seen by the notifier; empty when nothing holds it.
+    held_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -119,9 +122,27 @@ class AlertEvent(models.Model):
     note = models.TextField(blank=True)
     # Set when the notifier has fanned this event out to channels (claimed with a conditional update).
     dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # What the notifier did with it when it sent nothing (held, resolved before it could be sent...).
+    dispatch_note = models.CharField(max_length=200, blank=True)
+    # Repeat reminders and escalations are addressed to one channel; ``sequence`` numbers the
+    # repeats, so each (alert, channel, kind, sequence) exists once however many workers run.
+    channel = models.ForeignKey(
+        "monitoring.NotificationChannel", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    sequence = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "channel", "kind", "sequence"],
+                condition=Q(channel__isnull=False),
+                name="monitoring_one_channel_event_per_sequence",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["at"], condition=Q(dispatched_at__isnull=True), name="monitoring_event_undispatched")
+        ]
 
     def __str__(self) -> str:
         return f"{self.alert_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
