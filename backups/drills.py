@@ -1,0 +1,269 @@
+"""Restore drills (the runbook's monthly recovery test) and restores into a named scratch target.
+
+A drill restores the latest good backup into a new scratch database whose name carries the
+drill prefix, compares every table's row count with the manifest, runs ``migrate --check`` when
+the source is the portal's own database, runs the policy's smoke-test queries and drops the
+scratch database. Every step is recorded with its timing and result: the drill row is the
+documented result. A restore is the same without the checks' teardown: the target is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import alerting, conf
+from .choices import ACTIVE_DRILL_STATES, DrillKind, DrillState, RunState, SourceKind
+from .engines.base import Engine, EngineError, RestoreFailed
+from .journal import Journal
+from .models import BackupRun, Policy, RestoreDrill
+from .pipeline import read_artifact
+from .runner import KNOWN_FAILURES, AlreadyRunning, reason_for, worker_id
+
+log = logging.getLogger(__name__)
+
+NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class DrillRefused(Exception):
+    """A drill or restore that must not start (bad target, no good backup, ...)."""
+
+
+class DrillCheckFailed(EngineError):
+    """The restore worked but a check (row counts, migrations, smoke tests) did not pass."""
+
+
+def protected_names(policy: Policy) -> set[str]:
+    """Names a scratch target may never take: the portal's own database and the source's."""
+    default = settings.DATABASES["default"]
+    own = str(default.get("NAME") or "")
+    names = {own, Path(own).stem}
+    test_name = (default.get("TEST") or {}).get("NAME")
+    if test_name:
+        names.add(str(test_name))
+    if policy.source.kind == SourceKind.SQLITE:
+        names.add(policy.source.sqlite_path().stem)
+    return {n for n in names if n}
+
+
+def check_target_name(policy: Policy, name: str, engine: Engine | None = None) -> None:
+    """Refuse a target that is not a fresh, prefixed scratch name (raises DrillRefused).
+
+    Without ``engine`` only the rules that need no connection are checked (the web process
+    may not hold the source's credentials); the worker checks everything again.
+    """
+    prefix = conf.drill_prefix()
+    if not NAME.match(name):
+        raise DrillRefused("Use lower-case letters, digits and underscores (at most 63), starting with a letter.")
+    if not name.startswith(prefix) or name == prefix:
+        raise DrillRefused(f"Scratch targets must start with the drill prefix {prefix!r}; {name!r} does not.")
+    if name in protected_names(policy):
+        raise DrillRefused(f"{name!r} is the name of a production database; refusing.")
+    if engine is None:
+        return
+    if name == engine.own_target_name():
+        raise DrillRefused(f"{name!r} is the source's own database; refusing.")
+    try:
+        exists = engine.target_exists(name)
+    except EngineError as exc:
+        raise DrillRefused(f"cannot check whether {name!r} exists: {exc}") from None
+    if exists:
+        raise DrillRefused(f"{name!r} already exists; a drill never restores over an existing database.")
+
+
+def new_target_name(policy: Policy) -> str:
+    slug = re.sub(r"[^a-z0-9_]", "_", policy.slug.lower())[:24]
+    stamp = timezone.now().strftime("%Y%m%d%H%M")
+    return f"{conf.drill_prefix()}{slug}_{stamp}_{secrets.token_hex(2)}"[:63]
+
+
+def latest_good(policy: Policy) -> BackupRun | None:
+    return policy.runs.filter(state=RunState.GOOD).order_by("-started_at").first()
+
+
+def queue_drill(
+    policy: Policy,
+    *,
+    kind: str = DrillKind.DRILL,
+    trigger: str,
+    user: Any = None,
+    run: BackupRun | None = None,
+    target: str = "",
+) -> RestoreDrill:
+    run = run or latest_good(policy)
+    if run is None:
+        raise DrillRefused(f"{policy.name} has no good backup to restore yet.")
+    if run.state != RunState.GOOD or run.policy_id != policy.pk:
+        raise DrillRefused(f"run #{run.pk} is not a good backup of {policy.name}.")
+    if kind == DrillKind.RESTORE:
+        check_target_name(policy, target)
+    else:
+        target = target or new_target_name(policy)
+        check_target_name(policy, target)
+    try:
+        with transaction.atomic():
+            return RestoreDrill.objects.create(
+                policy=policy,
+                run=run,
+                kind=kind,
+                trigger=trigger,
+                requested_by=user if getattr(user, "is_authenticated", False) else None,
+                target_name=target,
+                celery_task_id=str(uuid.uuid4()),
+            )
+    except IntegrityError:
+        raise AlreadyRunning(f"a drill or restore of {policy.name} is already queued or running") from None
+
+
+def enqueue_drill(drill: RestoreDrill) -> None:
+    from .tasks import execute_drill_task
+
+    transaction.on_commit(lambda: execute_drill_task.apply_async(args=[drill.pk], task_id=drill.celery_task_id))
+
+
+def claim_drill(drill_id: int, task_id: str | None = None) -> RestoreDrill | None:
+    rows = RestoreDrill.objects.filter(pk=drill_id, state=DrillState.QUEUED)
+    if task_id is not None:
+        rows = rows.filter(celery_task_id=task_id)
+    now = timezone.now()
+    if rows.update(state=DrillState.RUNNING, started_at=now, heartbeat_at=now, worker=worker_id()) != 1:
+        return None
+    return RestoreDrill.objects.select_related("policy__source", "run__destination").get(pk=drill_id)
+
+
+def execute_drill(drill: RestoreDrill) -> RestoreDrill:
+    """Carry a claimed drill to passed or failed; never raises for a drill failure."""
+    policy, run, name = drill.policy, drill.run, drill.target_name
+    journal = Journal(drill, active_states=ACTIVE_DRILL_STATES, timeout_seconds=policy.timeout_minutes * 60)
+    engine: Engine | None = None
+    created = False
+    failure: BaseException | None = None
+    try:
+        engine = policy.source.engine()
+        journal.scrub = engine.scrub
+        with journal.step("choose", "Choose the backup") as step:
+            if run is None or run.state != RunState.GOOD:
+                raise DrillRefused("the chosen backup is no longer kept (pruned or failed)")
+            step["detail"] = (
+                f"run #{run.pk} of {timezone.localtime(run.started_at):%Y-%m-%d %H:%M}, {run.bytes_out} bytes"
+            )
+        with journal.step("target", f"Check scratch target {name}"):
+            check_target_name(policy, name, engine)
+        with journal.step("create", f"Create {name}"):
+            engine.create_target(name)
+            created = True
+        with journal.step("restore", "Restore the backup into it") as step:
+            chunks = read_artifact(
+                run.destination.storage(),
+                run.location,
+                run.compression,
+                sha256=run.sha256,
+                bytes_out=run.bytes_out,
+                bytes_in=run.bytes_in,
+                progress=journal.beat,
+            )
+            engine.restore(chunks, name, journal.log, journal.beat)
+            step["detail"] = f"{run.bytes_in} bytes restored, checksum verified"
+        _checks(drill, policy, run, engine, name, journal)
+    except BaseException as exc:
+        failure = exc
+        if not isinstance(exc, (*KNOWN_FAILURES, DrillRefused)):
+            log.exception("drill %s crashed", drill.pk)
+    finally:
+        dropped = False
+        if engine is not None and created and (drill.kind == DrillKind.DRILL or failure is not None):
+            try:
+                with journal.step("drop", f"Drop {name}"):
+                    engine.drop_target(name)
+                    dropped = True
+            except Exception as exc:  # noqa: BLE001
+                failure = failure or exc
+        _finish(drill, journal, failure, dropped)
+    if failure is not None and not isinstance(failure, Exception):
+        raise failure
+    drill.refresh_from_db()
+    return drill
+
+
+def _checks(drill: RestoreDrill, policy: Policy, run: BackupRun, engine: Engine, name: str, journal: Journal) -> None:
+    """Row counts, migrate --check and smoke tests; all run, then any failure fails the drill."""
+    problems: list[str] = []
+    with journal.step("counts", "Compare row counts with the manifest") as step:
+        rows = engine.count_target(name, run.manifest)
+        RestoreDrill.objects.filter(pk=drill.pk).update(tables=rows)
+        bad = [r for r in rows if not r["ok"]]
+        step["detail"] = f"{len(rows) - len(bad)} of {len(rows)} match"
+        if bad:
+            step["ok"] = False
+            problems.append(
+                "row counts differ: " + ", ".join(f"{r['table']} {r['expected']}→{r['actual']}" for r in bad[:5])
+            )
+    if policy.source.is_portal_database:
+        with journal.step("migrate", "migrate --check against the restored copy") as step:
+            ok, output = engine.migrate_check(name)
+            step["detail"] = output
+            if not ok:
+                step["ok"] = False
+                problems.append(f"migrate --check: {output}")
+    queries = policy.smoke_queries()
+    if queries:
+        with journal.step("smoke", f"Run {len(queries)} smoke-test queries") as step:
+            results = engine.smoke(name, queries)
+            RestoreDrill.objects.filter(pk=drill.pk).update(smoke=results)
+            failed = [r for r in results if not r["ok"]]
+            step["detail"] = f"{len(results) - len(failed)} of {len(results)} passed"
+            if failed:
+                step["ok"] = False
+                problems.append(f"smoke test failed: {failed[0]['query'][:80]} → {failed[0]['value'][:80]}")
+    if problems:
+        raise DrillCheckFailed("; ".join(problems))
+
+
+def _finish(drill: RestoreDrill, journal: Journal, failure: BaseException | None, dropped: bool) -> None:
+    now = timezone.now()
+    fields: dict[str, Any] = {"finished_at": now, "target_dropped": dropped}
+    if failure is None:
+        journal.log("drill passed" if drill.kind == DrillKind.DRILL else f"restored into {drill.target_name}")
+        fields["state"] = DrillState.PASSED
+    else:
+        reason = str(failure) if isinstance(failure, DrillRefused) else reason_for(failure)
+        journal.log(f"FAILED: {reason}")
+        fields.update(state=DrillState.FAILED, error=reason[:500])
+    moved = RestoreDrill.objects.filter(pk=drill.pk, state__in=ACTIVE_DRILL_STATES).update(**fields)
+    journal.flush()
+    if not moved or drill.kind != DrillKind.DRILL:
+        return
+    if failure is None:
+        alerting.drill_passed(drill.policy.slug, drill.pk)
+    else:
+        alerting.drill_failed(drill.policy.slug, drill.pk, fields["error"], drill.get_absolute_url())
+
+
+def drill_now(policy: Policy, *, trigger: str, user: Any = None, **kwargs: Any) -> RestoreDrill:
+    """Queue, claim and execute a drill in this process (the ``backup drill`` command)."""
+    drill = queue_drill(policy, trigger=trigger, user=user, **kwargs)
+    claimed = claim_drill(drill.pk)
+    assert claimed is not None
+    return execute_drill(claimed)
+
+
+__all__ = [
+    "DrillCheckFailed",
+    "DrillRefused",
+    "RestoreFailed",
+    "check_target_name",
+    "claim_drill",
+    "drill_now",
+    "enqueue_drill",
+    "execute_drill",
+    "latest_good",
+    "queue_drill",
+]

@@ -1,0 +1,1 @@
+"""Backup engines, one per source kind: PostgreSQL, SQLite and media directories."""

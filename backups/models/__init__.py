@@ -1,0 +1,8 @@
+"""Backups models, one module per area; import from here."""
+
+from __future__ import annotations
+
+from .config import Destination, MissingCredential, Policy, Source, read_env
+from .runs import LOG_LIMIT, BackupRun, RestoreDrill
+
+__all__ = ["LOG_LIMIT", "BackupRun", "Destination", "MissingCredential", "Policy", "RestoreDrill", "Source", "read_env"]
