@@ -35,3 +35,8 @@ class MonitoringConfig(AppConfig):
             },
         )
         audit.register(Tag)
+
+        # Metrics and alerts: audit registrations, beat entries, tasks, host metric collection.
+        from .alert_setup import ready as alerts_ready
+
+        alerts_ready()

@@ -1,0 +1,1 @@
+"""JSON API of the monitoring app, one module per resource."""
