@@ -22,6 +22,8 @@ class MonitoringConfig(AppConfig):
                 "status_reason",
                 "consecutive_failures",
                 "consecutive_successes",
+                "consecutive_slow",
+                "consecutive_fast",
                 "last_checked_at",
                 "last_ok",
                 "last_latency_ms",
@@ -35,6 +37,38 @@ class MonitoringConfig(AppConfig):
             },
         )
         audit.register(Tag)
+
+        # Services and probes: beat entries (dispatch due probes, roll up, prune), status gauge.
+        from opsportal.metrics import register_collector
+        from opsportal.schedule import DefaultEntry, declare
+
+        from .state import ServiceStatusCollector
+
+        declare(
+            DefaultEntry(
+                "monitoring: dispatch due probes",
+                "monitoring.dispatch_due_probes",
+                every_seconds=5,
+                description="Claims the services whose next check is due and probes them in one sweep.",
+            )
+        )
+        declare(
+            DefaultEntry(
+                "monitoring: roll up check history",
+                "monitoring.rollup_history",
+                every_seconds=60,
+                description="Minute, hour and day rollups of probe results (idempotent).",
+            )
+        )
+        declare(
+            DefaultEntry(
+                "monitoring: prune check history",
+                "monitoring.prune_history",
+                crontab="17 * * * *",
+                description="Deletes raw results after RAW_RETENTION_DAYS and rollups after 400 days.",
+            )
+        )
+        register_collector(ServiceStatusCollector())
 
         # Metrics and alerts: audit registrations, beat entries, tasks, host metric collection.
         from .alert_setup import ready as alerts_ready

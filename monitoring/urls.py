@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import dashboard
+from .api import services as services_api
+from .views import dashboard, services
 
 app_name = "monitoring"
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("dashboard/services/", dashboard.dashboard_services, name="dashboard_services"),
+    path("services/", services.services, name="services"),
+    path("services/new/", services.service_create, name="service_create"),
+    path("services/export.json", services.services_export, name="services_export"),
+    path("services/import/", services.services_import, name="services_import"),
+    path("services/<slug:slug>/", services.service_detail, name="service"),
+    path("services/<slug:slug>/edit/", services.service_edit, name="service_edit"),
+    path("services/<slug:slug>/delete/", services.service_delete, name="service_delete"),
+    path("services/<slug:slug>/probe/", services.service_probe, name="service_probe"),
+    path("api/v1/services", services_api.services, name="api_services"),
+    path("api/v1/services/<slug:slug>", services_api.service, name="api_service"),
+    path("api/v1/services/<slug:slug>/results", services_api.service_results, name="api_service_results"),
 ]
 
 # Metrics and alerts ---------------------------------------------------------------------------

@@ -203,6 +203,9 @@ DISK_PATHS = conf.string_list("DISK_PATHS", [str(DATA_DIR)])
 
 METRICS_TOKEN = conf.string("METRICS_TOKEN", "") or None
 API_PAGE_SIZE = conf.integer("API_PAGE_SIZE", 100, minimum=1)
+# Monitoring: raw check results are kept this many days (rollups 400 days); probes in flight per sweep.
+RAW_RETENTION_DAYS = conf.integer("RAW_RETENTION_DAYS", 7, minimum=1)
+PROBE_CONCURRENCY = conf.integer("PROBE_CONCURRENCY", 200, minimum=1)
 
 LOG_LEVEL = conf.string("LOG_LEVEL", "INFO").upper()
 LOGGING = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .alerts import Alert, AlertEvent
 from .deployments import Deployment
+from .history import CheckResult, CheckRollup, Resolution
 from .metrics import Metric, MetricSample, MetricSeries
 from .notifications import MaintenanceWindow, Notification, NotificationAttempt, NotificationChannel, Silence
 from .services import Service, ServiceFlip, Tag
@@ -11,6 +12,8 @@ from .services import Service, ServiceFlip, Tag
 __all__ = [
     "Alert",
     "AlertEvent",
+    "CheckResult",
+    "CheckRollup",
     "Deployment",
     "MaintenanceWindow",
     "Metric",
@@ -19,6 +22,7 @@ __all__ = [
     "Notification",
     "NotificationAttempt",
     "NotificationChannel",
+    "Resolution",
     "Service",
     "ServiceFlip",
     "Silence",

@@ -117,6 +117,10 @@ class Service(models.Model):
     status_reason = models.CharField(max_length=300, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     consecutive_successes = models.PositiveIntegerField(default=0)
+    # Runs of passed-but-slow and passed-and-fast results: UP <-> DEGRADED uses the same
+    # thresholds as DOWN, so a latency hovering around the limit does not flap.
+    consecutive_slow = models.PositiveIntegerField(default=0)
+    consecutive_fast = models.PositiveIntegerField(default=0)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_ok = models.BooleanField(null=True, blank=True)
     last_latency_ms = models.FloatField(null=True, blank=True)
