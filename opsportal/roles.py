@@ -51,6 +51,8 @@ EDITOR_EXTRA = {
     "monitoring.change_maintenancewindow",
     "monitoring.delete_maintenancewindow",
     "monitoring.change_metric",
+    # Pushing metric samples and deployment events: a CI or app token needs no Admin role.
+    "opsportal.ingest_metrics",
     "maintenance.tick_checklist",
     "maintenance.execute_runbook",
     "maintenance.add_runbookexecution",

@@ -1,6 +1,6 @@
 """Fixtures and helpers for the metrics and alerts tests: services, channels and a real HTTP receiver.
 
-Import the fixtures you need into a test module (``from tests.monitoring.alert_fixtures import receiver``).
+Import ``receiver_fixture`` into a test module to get the ``receiver`` fixture.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Receiver:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 if owner.latency:
@@ -89,12 +89,13 @@ class Receiver:
     def url(self, path: str = "hook") -> str:
         return f"json://127.0.0.1:{self.port}/{path}"
 
-    def refs(self) -> list[tuple[int, int]]:
-        """(alert id, event id) of every notification item received, in order."""
+    def refs(self, path: str | None = None) -> list[tuple[int, int]]:
+        """(alert id, event id) of every notification item received (at ``path``), in order."""
         found = []
         with self.lock:
             for message in self.received:
-                found += [(int(a), int(e)) for a, e in REF.findall(message.get("message", ""))]
+                if path is None or message["path"].rstrip("/").endswith(path):
+                    found += [(int(a), int(e)) for a, e in REF.findall(message.get("message", ""))]
         return found
 
     def wait_for(self, count: int, timeout: float = 10.0) -> None:
@@ -109,8 +110,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@pytest.fixture(name="receiver")
+def receiver_fixture() -> Iterator[Receiver]:
+    """A started Receiver, stopped after the test (import ``receiver_fixture`` to use ``receiver``)."""
     r = Receiver().start()
     yield r
     r.stop()
