@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from .choices import Severity
@@ -132,6 +133,14 @@ class SilenceForm(forms.ModelForm):
         self.fields["recurrence"].widget = forms.RadioSelect(choices=Recurrence.choices)
         if self.instance.pk:
             self.fields["weekday_choices"].initial = [str(d) for d in sorted(self.instance.weekday_set)]
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        # The model validates ``weekdays``; the form shows it as the weekday checkboxes.
+        if field == "weekdays":
+            field = "weekday_choices"
+        if isinstance(error, ValidationError) and hasattr(error, "error_dict") and "weekdays" in error.error_dict:
+            error.error_dict["weekday_choices"] = error.error_dict.pop("weekdays")
+        super().add_error(field, error)
 
     def _post_clean(self) -> None:
         days = self.cleaned_data.get("weekday_choices") or []

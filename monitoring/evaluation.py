@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
 from .alerting import setting
@@ -132,40 +132,29 @@ def prune_samples(now: dt.datetime | None = None, chunk: int = 20000) -> int:
 # Computed sources: probe rollups and providers ------------------------------------------------
 
 
-def _probe_rows(since: dt.datetime, now: dt.datetime) -> list[dict[str, Any]]:
-    """Rollup rows covering [since, now): hour rows for whole hours, minute rows after the last one."""
-    fields = ("service_id", "count", "failures", "histogram", "latency_max")
+def _probe_rows(since: dt.datetime, now: dt.datetime) -> list[QuerySet[CheckRollup]]:
+    """Rollup rows covering [since, now): minute rows for short windows; for long ones, hour rows for
+    whole hours plus minute rows after the newest hour row."""
+    minutes = CheckRollup.objects.filter(resolution=Resolution.MINUTE, start__lt=now)
     if now - since <= dt.timedelta(hours=6):
-        return list(
-            CheckRollup.objects.filter(resolution=Resolution.MINUTE, start__gte=since, start__lt=now).values(*fields)
-        )
+        return [minutes.filter(start__gte=since)]
     hours = CheckRollup.objects.filter(resolution=Resolution.HOUR, start__gte=since, start__lt=now)
-    rows = list(hours.values(*fields))
     last = hours.aggregate(last=Max("start"))["last"]
-    minutes_from = last + dt.timedelta(hours=1) if last else since
-    rows += list(
-        CheckRollup.objects.filter(resolution=Resolution.MINUTE, start__gte=minutes_from, start__lt=now).values(*fields)
-    )
-    return rows
+    return [hours, minutes.filter(start__gte=last + dt.timedelta(hours=1) if last else since)]
 
 
 def probe_values(metric: Metric, now: dt.datetime) -> dict[tuple[str, int | None], float]:
     """{(label, service id): value} of a probe-computed metric, per service and over all services."""
-    rows = _probe_rows(now - dt.timedelta(minutes=metric.window_minutes), now)
-    count: dict[int, int] = defaultdict(int)
-    failures: dict[int, int] = defaultdict(int)
-    hists: dict[int, Histogram] = defaultdict(Histogram)
-    for row in rows:
-        sid = row["service_id"]
-        count[sid] += row["count"]
-        failures[sid] += row["failures"]
-        if metric.source_name == "p95" and row["histogram"]:
-            hists[sid].merge(Histogram.from_json(row["histogram"], row["latency_max"]))
     from .models import Service
 
-    slugs = dict(Service.objects.filter(pk__in=count.keys()).values_list("pk", "slug"))
+    parts = _probe_rows(now - dt.timedelta(minutes=metric.window_minutes), now)
+    slugs = dict(Service.objects.values_list("pk", "slug"))
     values: dict[tuple[str, int | None], float] = {}
     if metric.source_name == "p95":
+        hists: dict[int, Histogram] = defaultdict(Histogram)
+        for rows in parts:
+            for sid, data, top in rows.exclude(histogram={}).values_list("service_id", "histogram", "latency_max"):
+                hists[sid].merge(Histogram.from_json(data, top))
         overall = Histogram()
         for sid, hist in hists.items():
             overall.merge(hist)
@@ -176,6 +165,17 @@ def probe_values(metric: Metric, now: dt.datetime) -> dict[tuple[str, int | None
         if total is not None:
             values[("all", None)] = total
         return values
+    count: dict[int, int] = defaultdict(int)
+    failures: dict[int, int] = defaultdict(int)
+    for rows in parts:
+        for sid, n, f in (
+            rows.order_by()
+            .values("service_id")
+            .annotate(n=Sum("count"), f=Sum("failures"))
+            .values_list("service_id", "n", "f")
+        ):
+            count[sid] += n or 0
+            failures[sid] += f or 0
     for sid, n in count.items():
         if n and sid in slugs:
             values[(f"service:{slugs[sid]}", sid)] = _rate(metric.source_name, failures[sid], n)

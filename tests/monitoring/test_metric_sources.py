@@ -1,0 +1,87 @@
+"""Metric sources: values computed from the probe rollups, and host values collected on a worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from typing import Any
+
+import pytest
+import time_machine
+
+from monitoring import rollups
+from monitoring.collectors import collect_and_store, collect_host
+from monitoring.evaluation import evaluate
+from monitoring.histogram import exact_quantile
+from monitoring.models import Alert, CheckResult, MetricSeries
+from tests.monitoring.alert_fixtures import make_service
+
+pytestmark = pytest.mark.django_db
+
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def results(service: Any, latencies: list[float], failures: int, start: dt.datetime) -> None:
+    rows = [
+        CheckResult(service=service, at=start + dt.timedelta(seconds=5 * i), ok=True, latency_ms=ms)
+        for i, ms in enumerate(latencies)
+    ]
+    rows += [
+        CheckResult(service=service, at=start + dt.timedelta(seconds=5 * (len(latencies) + i)), ok=False, error="503")
+        for i in range(failures)
+    ]
+    CheckResult.objects.bulk_create(rows)
+
+
+def test_p95_error_rate_and_uptime_from_the_rollups() -> None:
+    api, web = make_service("api", name="API"), make_service("web", name="Web")
+    api_latencies = [100.0 + i for i in range(95)] + [3000.0] * 5
+    web_latencies = [40.0] * 100
+    results(api, api_latencies, failures=3, start=T0 - dt.timedelta(minutes=10))
+    results(web, web_latencies, failures=0, start=T0 - dt.timedelta(minutes=10))
+    with time_machine.travel(T0, tick=False):
+        rollups.rollup()
+        report = evaluate()
+    values = {(s.metric.key, s.label): s.last_value for s in MetricSeries.objects.select_related("metric")}
+    p95 = values[("api_response_time_p95", "service:api")]
+    exact = exact_quantile(api_latencies, 0.95)
+    assert exact is not None and abs(p95 - exact) / exact < 0.1  # within one histogram bucket
+    assert values[("api_response_time_p95", "service:web")] == pytest.approx(40.0, rel=0.1)
+    assert values[("error_rate", "service:api")] == pytest.approx(300 / 103)
+    assert values[("error_rate", "service:web")] == 0.0
+    assert values[("error_rate", "all")] == pytest.approx(300 / 203)
+    assert values[("uptime", "service:api")] == pytest.approx(100 - 300 / 103)
+    assert values[("uptime", "all")] == pytest.approx(100 - 300 / 203)
+    # Error rate 2.9% > 1% waits out its 5 minutes; uptime 97% < 99% has no "for": it fires now.
+    assert report.raised >= 1
+    uptime_alert = Alert.objects.get(dedup_key="metric:uptime:service:api")
+    assert uptime_alert.service == api and uptime_alert.runbook == "Service Is Down"
+    assert not Alert.objects.filter(dedup_key="metric:error_rate:service:api").exists()
+    assert MetricSeries.objects.get(metric__key="error_rate", label="service:api").state == "pending"
+
+
+def test_uptime_over_30_days_reads_hour_rows() -> None:
+    api = make_service("api", name="API")
+    results(api, [50.0] * 20, failures=0, start=T0 - dt.timedelta(days=3))
+    results(api, [50.0] * 18, failures=2, start=T0 - dt.timedelta(minutes=20))
+    with time_machine.travel(T0, tick=False):
+        rollups.rollup()
+        evaluate()
+    series = MetricSeries.objects.get(metric__key="uptime", label="service:api")
+    assert series.last_value == pytest.approx(100 * 38 / 40)
+
+
+def test_host_collector_reports_memory_disk_and_database_connections(settings: Any, tmp_path: Any) -> None:
+    settings.DISK_PATHS = [str(tmp_path)]
+    settings.METRICS_DATABASES = ["default", "env:OPSPORTAL_NO_SUCH_DSN"]
+    samples = {(s.metric_id, s.label): s for s in collect_host("worker-7")}
+    labels = {label for _m, label in samples}
+    assert labels == {"host:worker-7", f"host:worker-7:{tmp_path}", "db:default"}
+    for sample in samples.values():
+        assert 0 <= sample.value <= 100 or sample.label == "db:default"
+    db = next(s for s in samples.values() if s.label == "db:default")
+    assert db.value >= 1 and db.info["max_connections"] >= db.value
+    assert collect_and_store() == 3
+    series = MetricSeries.objects.get(label="db:default")
+    assert series.info["max_connections"] >= 1 and series.last_value >= 1
+    assert MetricSeries.objects.filter(label=f"host:{socket.gethostname()}").exists()
