@@ -13,6 +13,7 @@ from .choices import Severity
 from .models import MaintenanceWindow, Metric, NotificationChannel, Service, Silence, Tag
 from .models.notifications import WEEKDAYS, ChannelKind, Recurrence
 
+UNIT_WORDS = {"ms": "milliseconds", "percent": "%", "count": "count", "hours": "hours"}
 PERIODS = {
     "24h": dt.timedelta(hours=24),
     "7d": dt.timedelta(days=7),
@@ -40,15 +41,20 @@ class AlertFilterForm(forms.Form):
     state = forms.ChoiceField(choices=STATE_CHOICES, required=False)
     severity = forms.ChoiceField(choices=[("", "Any"), *Severity.choices], required=False)
     service = forms.ModelChoiceField(Service.objects.all(), required=False, to_field_name="slug", empty_label="Any")
-    source = forms.CharField(max_length=50, required=False)
+    source = forms.ChoiceField(choices=[("", "Any")], required=False)
     q = forms.CharField(max_length=100, required=False, label="Search")
     period = forms.ChoiceField(
         choices=[(k, f"last {k}") for k in PERIODS] + [("custom", "custom dates")],
         required=False,
+        initial="30d",
         label="MTTA/MTTR over",
     )
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Custom from")
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Custom to")
+
+    def __init__(self, *args: Any, sources: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [("", "Any")] + [(s, s) for s in sorted(sources or [])]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -78,13 +84,19 @@ class MetricThresholdForm(forms.ModelForm):
         model = Metric
         fields = ["target", "alert_threshold", "clear_threshold", "severity", "enabled"]
         help_texts = {
-            "target": "In the metric's unit (ms, %, count or hours).",
+            "target": "The value to aim for (the runbook's 'Target').",
+            "alert_threshold": "Past this, for the duration below, an alert fires (the runbook's 'Alert If').",
             "clear_threshold": "Optional: resolve only once the value is back past this (hysteresis).",
         }
+
+    field_order = ["target", "alert_threshold", "clear_threshold", "for_minutes", "severity", "enabled"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["for_minutes"].initial = (self.instance.for_seconds or 0) / 60
+        unit = UNIT_WORDS.get(self.instance.unit, self.instance.unit)
+        for name in ("target", "alert_threshold", "clear_threshold"):
+            self.fields[name].label = f"{self.fields[name].label} ({unit})"
 
     def save(self, commit: bool = True) -> Metric:
         self.instance.for_seconds = round(self.cleaned_data["for_minutes"] * 60)
@@ -125,10 +137,26 @@ class SilenceForm(forms.ModelForm):
             "daily_start": "Weekly: local time the silence starts each chosen day.",
         }
 
+    field_order = [
+        "service",
+        "tag",
+        "key_prefix",
+        "severity",
+        "recurrence",
+        "starts_at",
+        "ends_at",
+        "weekday_choices",
+        "daily_start",
+        "daily_end",
+        "reason",
+    ]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = Service.objects.order_by("name")
         self.fields["tag"].queryset = Tag.objects.all()
+        self.fields["service"].empty_label = self.fields["tag"].empty_label = "(any)"
+        self.fields["severity"].choices = [("", "(any)"), *Severity.choices]
         self.fields["starts_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
         self.fields["recurrence"].widget = forms.RadioSelect(choices=Recurrence.choices)
         if self.instance.pk:

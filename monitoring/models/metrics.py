@@ -48,10 +48,13 @@ def format_value(value: float | None, unit: str, *, precise: bool = False) -> st
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
     if precise:
-        if unit == MetricUnit.MILLISECONDS and value < 1000:
-            value = round(value)
+        # Enough digits to tell 99.86% from the 99.9% target, no more.
+        if unit == MetricUnit.MILLISECONDS:
+            return f"{round(value / 1000, 2):g}s" if value >= 1000 else f"{round(value):g}ms"
+        if unit == MetricUnit.PERCENT:
+            value = round(value, 3 if abs(value) < 1 else 2)
         else:
-            value = float(f"{value:.3g}") if abs(value) < 1000 else round(value)
+            value = round(value, 2 if unit == MetricUnit.HOURS else 1)
     if unit == MetricUnit.MILLISECONDS:
         return f"{value / 1000:g}s" if value >= 1000 else f"{value:g}ms"
     if unit == MetricUnit.PERCENT:
@@ -158,6 +161,15 @@ class Metric(models.Model):
     # Judging a value ------------------------------------------------------------------------
 
     @property
+    def for_display(self) -> str:
+        seconds = self.for_seconds
+        if not seconds:
+            return "at once"
+        if seconds % 60:
+            return f"after {seconds} s"
+        return f"after {seconds // 60} min"
+
+    @property
     def effective_clear(self) -> float:
         return self.alert_threshold if self.clear_threshold is None else self.clear_threshold
 
@@ -178,9 +190,11 @@ class Metric(models.Model):
 
     def grade(self, value: float | None, state: str = SeriesState.OK) -> str:
         """The page's state for a value: ok, missing (target missed), alerting, or nodata."""
+        if state == SeriesState.FIRING:
+            return "alerting"  # the alert stays open while the data is missing
         if value is None:
             return "nodata"
-        if state == SeriesState.FIRING or self.breaches(value):
+        if self.breaches(value):
             return "alerting"
         return "ok" if self.meets_target(value) else "missing"
 

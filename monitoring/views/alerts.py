@@ -57,7 +57,8 @@ def filtered_alerts(form: AlertFilterForm) -> tuple[QuerySet[Alert], QuerySet[Al
 
 @console_view("monitoring.view_alert")
 def alerts(request: HttpRequest) -> HttpResponse:
-    form = AlertFilterForm(request.GET or None)
+    sources = list(Alert.objects.order_by().values_list("source", flat=True).distinct())
+    form = AlertFilterForm(request.GET or None, sources=sources)
     rows, any_state = filtered_alerts(form)
     since, until, period = form.window(timezone.now())
     stats = alert_stats(since, until, any_state)
@@ -79,7 +80,6 @@ def alerts(request: HttpRequest) -> HttpResponse:
             "mtta": format_duration(stats.mtta),
             "mttr": format_duration(stats.mttr),
             "counts": counts,
-            "sources": Alert.objects.order_by().values_list("source", flat=True).distinct(),
         },
     )
 

@@ -59,7 +59,11 @@ def silence_create(request: HttpRequest) -> HttpResponse:
             silence.save()
         messages.success(request, f"Silence created: {silence.matcher_display}, {silence.window_display}.")
         return redirect("monitoring:silences")
-    return render(request, "monitoring/silence_form.html", {"form": form, "alert": alert})
+    return render(
+        request,
+        "monitoring/silence_form.html",
+        {"form": form, "alert": alert, "time_zone": timezone.get_current_timezone_name()},
+    )
 
 
 @console_view("monitoring.change_silence", methods=("POST",))
