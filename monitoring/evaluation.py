@@ -288,7 +288,7 @@ def evaluate(now: dt.datetime | None = None, *, compute: bool = True) -> Evaluat
         if state == SeriesState.FIRING and key not in open_keys:
             state = SeriesState.OK  # resolved by hand: start over, the "for" duration is the grace
         new_state, new_since, action = step(metric, state, series.breach_since, value, now)
-        states[new_state] += 1
+        states[str(new_state)] += 1
         if (new_state, new_since) == (series.state, series.breach_since):
             continue
         moved = MetricSeries.objects.filter(pk=series.pk, state=series.state, breach_since=series.breach_since).update(
