@@ -60,14 +60,21 @@ def ms(value: float | None) -> str:
     return f"{value:.0f} ms"
 
 
-def uptime_bar(cells: Sequence[Cell], *, width: int = 168, height: int = 18, title: str = "") -> SafeString:
-    """One coloured cell per slot (green: target met, amber: below 99.9%, red: below 99%, grey: no data)."""
+def uptime_bar(
+    cells: Sequence[Cell], *, width: int = 168, height: int = 18, title: str = "", fluid: bool = False
+) -> SafeString:
+    """One coloured cell per slot (green: target met, amber: below 99.9%, red: below 99%, grey: no data).
+
+    ``fluid`` stretches the bar to the width of its container.
+    """
     n = max(1, len(cells))
     step = width / n
     gap = 1 if step > 3 else 0
+    size = (
+        f'width="100%" height="{height}" preserveAspectRatio="none"' if fluid else f'width="{width}" height="{height}"'
+    )
     parts = [
-        f'<svg class="bars" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img"'
-        f' aria-label="{escape(title or "uptime")}">'
+        f'<svg class="bars" {size} viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title or "uptime")}">'
     ]
     for i, cell in enumerate(cells):
         tip = f"{cell.label}: {percent(cell.uptime)} of {cell.count} checks" if cell.count else f"{cell.label}: no data"

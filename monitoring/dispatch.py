@@ -115,6 +115,11 @@ def next_due(service: Service, now: dt.datetime) -> dt.datetime:
     return following if following > now else now + step
 
 
+def restart_schedule(service: Service, now: dt.datetime) -> dt.datetime:
+    """After a probe outside the schedule ("probe now"), the next one is an interval later."""
+    return now + dt.timedelta(seconds=service.interval_seconds)
+
+
 def probe_claimed(
     services: list[Service],
     token: str,
@@ -159,7 +164,7 @@ def probe_claimed(
             service,
             outcome,
             claim_token=token,
-            next_due_at=next_due(service, now) if advance_schedule else None,
+            next_due_at=next_due(service, now) if advance_schedule else restart_schedule(service, now),
         )
         if flip is not None:
             report.flips.append(flip)

@@ -80,7 +80,8 @@ class HeaderLinesField(forms.CharField):
 
 def parse_tags(text: str) -> list[str]:
     names = []
-    for raw in re.split(r"[,\s]+", text or ""):
+    for raw in re.split(r"[,\n]+", text or ""):
+        raw = raw.strip()
         if not raw:
             continue
         name = slugify(raw)
@@ -109,6 +110,22 @@ class ServiceForm(forms.ModelForm):
     class Meta:
         model = Service
         fields = CONFIG_FIELDS
+        labels = {
+            "url": "URL",
+            "interval_seconds": "Interval (seconds)",
+            "timeout_seconds": "Timeout (seconds)",
+            "degraded_latency_ms": "Degraded above (ms)",
+            "expect_json_path": "Expected JSON path",
+            "expect_json_value": "Expected JSON value",
+            "expect_text": "Expected text",
+            "accepted_statuses": "Accepted HTTP statuses",
+            "body_limit_bytes": "Body read limit (bytes)",
+            "verify_tls": "Verify the TLS certificate",
+            "cert_warn_days": "Certificate: warn days before expiry",
+            "cert_alert_days": "Certificate: alert days before expiry",
+            "dsn_env": "Connection URL variable",
+            "enabled": "Enabled (probed on schedule)",
+        }
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "url": forms.TextInput(attrs={"placeholder": "https://api.example.com/api/health"}),

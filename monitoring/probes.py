@@ -379,9 +379,9 @@ class ClientPool:
 
 
 async def probe_http(spec: ProbeSpec, pool: ClientPool) -> ProbeOutcome:
+    client = pool.get(spec.verify_tls)
     checked_at = _now()
     started = time.perf_counter()
-    client = pool.get(spec.verify_tls)
     url = httpx.URL(spec.url)
     origin = (url.scheme, url.host, url.port)
     method = spec.method
@@ -579,6 +579,7 @@ async def sweep_async(
     limit = max(1, concurrency or default_concurrency())
     total_deadline = sweep_deadline(specs) if deadline is None else deadline
     loop = asyncio.get_running_loop()
+    tls_context(True), tls_context(False)  # built once, before any probe's clock starts
     queue = deque(sorted(range(len(specs)), key=lambda i: -specs[i].priority))
     results: list[ProbeOutcome | None] = [None] * len(specs)
     in_flight: dict[int, float] = {}

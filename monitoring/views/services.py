@@ -23,7 +23,8 @@ from ..models import CheckRollup, Resolution, Service, Tag
 from ..rollups import floor_time, stats_from_rows, window_start
 from ..services_io import export_services, import_services
 
-RECENT_RESULTS = 50
+RECENT_RESULTS = 30
+DAY_TABLE = 10
 RECENT_FLIPS = 20
 UPTIME_DAYS = 30
 
@@ -126,8 +127,11 @@ def detail_context(service: Service, now: dt.datetime | None = None) -> dict[str
     return {
         "stats": stats,
         "charts": charts,
-        "day_bar": uptime_bar(day_cells, width=600, height=26, title=f"uptime per day, last {UPTIME_DAYS} days"),
-        "day_rows": list(reversed(day_rows))[:14],
+        "day_bar": uptime_bar(
+            day_cells, width=600, height=28, title=f"uptime per day, last {UPTIME_DAYS} days", fluid=True
+        ),
+        "day_first": day_rows[0]["day"],
+        "day_rows": list(reversed(day_rows))[:DAY_TABLE],
         "cert": _cert(service, now),
     }
 

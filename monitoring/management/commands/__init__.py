@@ -1,0 +1,1 @@
+"""probe, demo_target, seed_demo and the alerting commands."""

@@ -1,0 +1,43 @@
+"""Server-rendered SVG: colours by the runbook's uptime thresholds, gaps, escaping."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from monitoring.charts import Cell, LatencyPoint, latency_chart, ms, percent, sparkline, uptime_bar
+
+
+def test_uptime_cells_follow_the_runbook_thresholds() -> None:
+    assert Cell("a", 1000, 0).css == "cell-up"  # target 99.9% met
+    assert Cell("b", 1000, 5).css == "cell-degraded"  # 99.5%: below target, not yet alerting
+    assert Cell("c", 100, 2).css == "cell-down"  # 98%: below the 99% alert line
+    assert Cell("d").css == "cell-none"
+
+
+def test_uptime_bar_has_one_cell_per_slot_and_escapes_labels() -> None:
+    svg = uptime_bar([Cell("<b>09:00</b>", 60, 0), Cell("10:00", 0, 0)], title='24 h "uptime"')
+    assert svg.count("<rect") == 2
+    assert "&lt;b&gt;09:00&lt;/b&gt;: 100% of 60 checks" in svg and "10:00: no data" in svg
+    assert 'aria-label="24 h &quot;uptime&quot;"' in svg
+
+
+def test_sparkline_breaks_at_gaps_and_marks_lone_points() -> None:
+    svg = sparkline([10.0, 20.0, None, 30.0, None, None])
+    assert svg.count("<polyline") == 1 and svg.count("<circle") == 1
+    assert "p95 max 30 ms" in svg
+    assert "<line" in sparkline([None, None])
+
+
+def test_latency_chart_draws_p50_p95_and_threshold() -> None:
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    points = [LatencyPoint(start + dt.timedelta(hours=h), 40.0 + h, 90.0 + h) for h in range(24)]
+    svg = latency_chart(points, start=start, end=start + dt.timedelta(hours=24), threshold_ms=100.0)
+    assert 'class="line-p50"' in svg and 'class="line-p95"' in svg and 'class="threshold"' in svg
+    assert ">00:00<" in svg and "no data" not in svg
+    empty = latency_chart([], start=start, end=start + dt.timedelta(days=30))
+    assert "no data in this window" in empty and ">Jan 01<" in empty
+
+
+def test_number_formats() -> None:
+    assert (percent(0.99912), percent(1.0), percent(None)) == ("99.91%", "100%", "\u2013")
+    assert (ms(12.4), ms(2500.0), ms(45000.0)) == ("12 ms", "2.5 s", "45 s")

@@ -1,0 +1,85 @@
+"""Dispatch: due services are claimed so that two dispatchers never probe one service twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from monitoring.dispatch import claim_due, probe_now, run_due
+from monitoring.models import CheckResult, Service
+from tests.monitoring.http_targets import serve
+from tests.monitoring.service_factories import make_service
+
+
+@pytest.fixture
+def target() -> Any:
+    with serve() as server:
+        yield server
+
+
+def _in_thread(barrier: threading.Barrier, results: list[Any]) -> None:
+    try:
+        barrier.wait()
+        results.append(run_due())
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("rounds", range(3))
+def test_two_dispatchers_on_one_due_service_probe_it_once(target: Any, rounds: int) -> None:
+    service = make_service("api", url=target.url("/slow?s=0.2"), next_due_at=timezone.now() - dt.timedelta(seconds=1))
+    barrier = threading.Barrier(2)
+    reports: list[Any] = []
+    threads = [threading.Thread(target=_in_thread, args=(barrier, reports)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(r.probed for r in reports) == [0, 1]
+    assert CheckResult.objects.filter(service=service).count() == 1
+    assert [p for _m, p, _h in target.requests] == ["/slow"]
+
+
+@pytest.mark.django_db
+def test_a_claimed_service_is_not_claimed_again_until_its_claim_expires() -> None:
+    make_service("api", next_due_at=timezone.now() - dt.timedelta(seconds=5))
+    token, won = claim_due()
+    assert [s.slug for s in won] == ["api"]
+    assert claim_due()[1] == []
+    later = timezone.now() + dt.timedelta(minutes=5)  # the first worker died: its claim expired
+    assert [s.slug for s in claim_due(now=later)[1]] == ["api"]
+    assert token
+
+
+@pytest.mark.django_db
+def test_probing_advances_each_row_on_its_own_schedule(target: Any) -> None:
+    due = timezone.now() - dt.timedelta(seconds=1)
+    fast = make_service("fast", url=target.url("/health"), interval_seconds=10, next_due_at=due)
+    slow = make_service("slow", url=target.url("/health"), interval_seconds=300, next_due_at=due)
+    paused = make_service("paused", url=target.url("/health"), enabled=False, next_due_at=due)
+    future = make_service("later", url=target.url("/health"), next_due_at=timezone.now() + dt.timedelta(minutes=1))
+    report = run_due()
+    assert report.probed == 2 and report.failed == 0
+    fast.refresh_from_db(), slow.refresh_from_db(), paused.refresh_from_db(), future.refresh_from_db()
+    assert fast.next_due_at == due + dt.timedelta(seconds=10)
+    assert slow.next_due_at == due + dt.timedelta(seconds=300)
+    assert fast.claim_token == "" and fast.claimed_until is None
+    assert paused.last_checked_at is None and future.last_checked_at is None
+    assert run_due().probed == 0
+
+
+@pytest.mark.django_db
+def test_probe_now_skips_a_service_a_worker_is_probing(target: Any) -> None:
+    service = make_service("api", url=target.url("/health"))
+    Service.objects.filter(pk=service.pk).update(
+        claim_token="worker", claimed_until=timezone.now() + dt.timedelta(minutes=1)
+    )
+    report = probe_now([service])
+    assert report.busy == ["api"] and report.probed == 0
+    assert CheckResult.objects.count() == 0
