@@ -10,9 +10,11 @@ from __future__ import annotations
 def ready() -> None:
     from opsportal import audit
     from opsportal.celery import app
+    from opsportal.metrics import register_collector
     from opsportal.schedule import DefaultEntry, declare
 
     from . import alert_tasks  # noqa: F401 - registers the Celery tasks
+    from .alerting import AlertsCollector
     from .collectors import HostMetrics
     from .models import MaintenanceWindow, Metric, NotificationChannel, Silence
 
@@ -51,3 +53,6 @@ def ready() -> None:
     )
     if HostMetrics not in app.steps["worker"]:
         app.steps["worker"].add(HostMetrics)
+    if not getattr(ready, "_collector_registered", False):
+        register_collector(AlertsCollector())
+        ready._collector_registered = True  # type: ignore[attr-defined]

@@ -424,3 +424,39 @@ def format_duration(value: dt.timedelta | None) -> str:
     if seconds < 86400:
         return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
     return f"{seconds // 86400}d {seconds % 86400 // 3600}h"
+
+
+# /metrics ----------------------------------------------------------------------------------
+
+
+class AlertsCollector:
+    """Open alerts by severity and state, and the notification backlog, for the portal's /metrics."""
+
+    def describe(self) -> list[object]:
+        return []  # keeps registration from querying the database at import time
+
+    def collect(self) -> Any:
+        from django.db import DatabaseError
+        from prometheus_client.core import GaugeMetricFamily
+
+        from .models.notifications import NotificationState
+
+        alerts = GaugeMetricFamily("opsportal_alerts_open", "Open alerts", labels=["severity", "state"])
+        backlog = GaugeMetricFamily("opsportal_notifications_pending", "Notifications waiting to be sent")
+        failed = GaugeMetricFamily("opsportal_notifications_failed", "Notifications given up after every retry")
+        try:
+            rows = (
+                Alert.objects.exclude(state=AlertState.RESOLVED)
+                .values_list("severity", "state")
+                .annotate(n=Count("id"))
+                .order_by()
+            )
+            for severity, state, n in rows:
+                alerts.add_metric([severity, state], n)
+            backlog.add_metric([], Notification.objects.filter(state=NotificationState.PENDING).count())
+            failed.add_metric([], Notification.objects.filter(state=NotificationState.FAILED).count())
+        except DatabaseError:
+            return
+        yield alerts
+        yield backlog
+        yield failed

@@ -104,6 +104,15 @@ class Receiver:
             time.sleep(0.02)
 
 
+def ensure_runbook_metrics() -> None:
+    """Reload the metric catalog: a transactional test that ran earlier may have flushed the tables."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("monitoring.migrations.0003_runbook_metrics").load(apps, None)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

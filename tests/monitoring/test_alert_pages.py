@@ -303,3 +303,14 @@ def test_acknowledging_a_resolved_alert_from_a_stale_page_is_refused(client_for:
     response = client_for("editor").post(reverse("monitoring:alert_acknowledge", kwargs={"pk": alert.pk}), follow=True)
     assert "already resolved by ada-admin" in response.content.decode()
     assert Alert.objects.get().state == "resolved"
+
+
+def test_prometheus_metrics_report_open_alerts_and_backlog(client: Client) -> None:
+    raise_alert("service:api:down", summary="API is down", source="monitoring")
+    raise_alert("metric:x", summary="x", source="metrics", severity="warning")
+    NotificationChannel.objects.create(name="mail", kind="email", emails="ops@example.com")
+    notify.dispatch_events()
+    text = client.get(reverse("metrics")).content.decode()
+    assert 'opsportal_alerts_open{severity="critical",state="firing"} 1.0' in text
+    assert 'opsportal_alerts_open{severity="warning",state="firing"} 1.0' in text
+    assert "opsportal_notifications_pending 2.0" in text
