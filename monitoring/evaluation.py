@@ -148,6 +148,8 @@ def probe_values(metric: Metric, now: dt.datetime) -> dict[tuple[str, int | None
     from .models import Service
 
     parts = _probe_rows(now - dt.timedelta(minutes=metric.window_minutes), now)
+    # A handful of checks says little: one failure in the first five would be "80% uptime".
+    minimum = max(1, setting("PROBE_METRIC_MIN_CHECKS", 10))
     slugs = dict(Service.objects.values_list("pk", "slug"))
     values: dict[tuple[str, int | None], float] = {}
     if metric.source_name == "p95":
@@ -159,10 +161,10 @@ def probe_values(metric: Metric, now: dt.datetime) -> dict[tuple[str, int | None
         for sid, hist in hists.items():
             overall.merge(hist)
             p95 = hist.quantile(0.95)
-            if p95 is not None and sid in slugs:
+            if p95 is not None and sid in slugs and hist.total >= minimum:
                 values[(f"service:{slugs[sid]}", sid)] = p95
         total = overall.quantile(0.95)
-        if total is not None:
+        if total is not None and overall.total >= minimum:
             values[("all", None)] = total
         return values
     count: dict[int, int] = defaultdict(int)
@@ -177,10 +179,10 @@ def probe_values(metric: Metric, now: dt.datetime) -> dict[tuple[str, int | None
             count[sid] += n or 0
             failures[sid] += f or 0
     for sid, n in count.items():
-        if n and sid in slugs:
+        if n >= minimum and sid in slugs:
             values[(f"service:{slugs[sid]}", sid)] = _rate(metric.source_name, failures[sid], n)
     total_n = sum(count.values())
-    if total_n:
+    if total_n >= minimum:
         values[("all", None)] = _rate(metric.source_name, sum(failures.values()), total_n)
     return values
 

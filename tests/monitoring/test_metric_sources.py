@@ -85,3 +85,14 @@ def test_host_collector_reports_memory_disk_and_database_connections(settings: A
     series = MetricSeries.objects.get(label="db:default")
     assert series.info["max_connections"] >= 1 and series.last_value >= 1
     assert MetricSeries.objects.filter(label=f"host:{socket.gethostname()}").exists()
+
+
+def test_too_few_checks_give_no_value(settings: Any) -> None:
+    settings.PROBE_METRIC_MIN_CHECKS = 10
+    api = make_service("api", name="API")
+    results(api, [50.0] * 4, failures=1, start=T0 - dt.timedelta(minutes=3))
+    with time_machine.travel(T0, tick=False):
+        rollups.rollup()
+        evaluate()
+    assert not MetricSeries.objects.filter(metric__key="uptime").exists()
+    assert not Alert.objects.exists()
