@@ -16,7 +16,8 @@ from typing import Any
 
 from . import conf
 from .compression import CorruptArtifact, StreamCompressor, StreamDecompressor
-from .engines.base import Engine, VerifyFailed
+from .engines.base import Engine, EngineError, VerifyFailed
+from .journal import JobStopped
 from .storage import StorageError
 
 Progress = Callable[[], None]
@@ -90,7 +91,10 @@ def write_artifact(
         try:
             writer.abort()
         except StorageError as abort_exc:
-            raise AbortFailed(f"{abort_exc}; left for the reaper to remove", cleanup_ref(writer)) from exc
+            known = (EngineError, StorageError, CorruptArtifact, JobStopped)
+            cause = str(exc) if isinstance(exc, known) else type(exc).__name__
+            message = f"{cause}; then {abort_exc}, so the reaper will remove the partial object"
+            raise AbortFailed(message, cleanup_ref(writer)) from exc
         raise
     return WriteResult(sink.bytes_in, sink.bytes_out, sink.sha.hexdigest(), manifest)
 

@@ -110,7 +110,7 @@ def execute_run(run: BackupRun) -> BackupRun:
         with journal.step("prepare", "Check tools and source") as step:
             versions = engine.versions()
             expected = _expected_size(run, engine)
-            step["detail"] = ", ".join(f"{k} {v}" for k, v in versions.items())
+            step["detail"] = "; ".join(v if v.startswith(k) else f"{k} {v}" for k, v in versions.items())
             BackupRun.objects.filter(pk=run.pk).update(tool_versions=versions)
         key = artifact_key(run)
         with journal.step("dump", f"Dump, {run.compression} and upload to {run.destination.name}") as step:

@@ -140,8 +140,10 @@ def choose_part_size(expected_size: int | None) -> int:
     if not expected_size:
         return minimum
     wanted = math.ceil(expected_size * 1.5 / (MAX_PARTS // 2))
+    if wanted <= minimum:
+        return minimum
     mib = 1 << 20
-    return min(MAX_PART_SIZE, max(minimum, math.ceil(wanted / mib) * mib))
+    return min(MAX_PART_SIZE, math.ceil(wanted / mib) * mib)
 
 
 _DONE = object()

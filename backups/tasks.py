@@ -56,3 +56,13 @@ def reap_task() -> dict[str, list[int]]:
 
     result = reap_stale()
     return {"runs": result.runs, "drills": result.drills, "cleaned": result.cleaned}
+
+
+@shared_task(name="backups.reverify_policy", ignore_result=True)
+def reverify_policy_task(policy_id: int) -> list[bool]:
+    """Re-verify the kept backups of one policy (the console's "verify now")."""
+    from .models import Policy
+    from .verify import reverify_policy
+
+    policy = Policy.objects.filter(pk=policy_id).first()
+    return [] if policy is None else [r.ok for r in reverify_policy(policy)]

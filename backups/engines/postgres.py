@@ -126,6 +126,8 @@ class PostgresEngine:
             out = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=30, check=False)
         except OSError as exc:
             return f"unavailable ({exc.strerror})"
+        except subprocess.TimeoutExpired:
+            return "unavailable (did not answer --version)"
         return out.stdout.strip() or out.stderr.strip()
 
     def versions(self) -> dict[str, str]:
@@ -158,6 +160,7 @@ class PostgresEngine:
                     stderr=subprocess.PIPE,
                     stdin=subprocess.DEVNULL,
                     env=self._env(self.source),
+                    bufsize=0,  # raw reads: take what the pipe holds instead of waiting for a full chunk
                 )
             except OSError as exc:
                 raise DumpFailed(f"cannot start pg_dump ({cmd[0]}): {exc.strerror}") from None

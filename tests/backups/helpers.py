@@ -166,9 +166,10 @@ def write_pg_dump_wrapper(path: Path, mode: str, *, after_bytes: int, flag_dir: 
         #!{sys.executable}
         import os, signal, subprocess, sys, time
         mode, flag, limit = {mode!r}, {str(flag_dir)!r}, {after_bytes}
-        if mode == "record":
-            with open(os.path.join(flag, "call.txt"), "w") as fh:
-                fh.write(" ".join(sys.argv) + "\\n" + " ".join(sorted(k for k in os.environ if k.startswith("PG"))))
+        if mode == "record" or "--version" in sys.argv:
+            if mode == "record":
+                with open(os.path.join(flag, "call.txt"), "w") as fh:
+                    fh.write(" ".join(sys.argv) + "\\n" + " ".join(sorted(k for k in os.environ if k.startswith("PG"))))
             os.execv({real!r}, [{real!r}, *sys.argv[1:]])
         real = subprocess.Popen([{real!r}, *sys.argv[1:]], stdout=subprocess.PIPE)
         out = sys.stdout.buffer

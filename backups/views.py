@@ -1,0 +1,357 @@
+"""Console pages of the backups app: status per policy, runs, drills, actions and configuration.
+
+Viewers read every page (no secret is stored, so none can be shown); admins run backups,
+drills, restores and prunes and manage sources, destinations and policies. Run and drill pages
+refresh themselves with htmx while the job is active.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from opsportal import audit
+from opsportal.access import console_view
+from opsportal.models import AuditRecord
+
+from . import conf
+from .choices import ACTIVE_RUN_STATES, DrillKind, RunState, Trigger
+from .drills import DrillRefused, enqueue_drill, latest_good, queue_drill
+from .forms import DestinationForm, PolicyForm, RestoreForm, SourceForm
+from .models import BackupRun, Destination, Policy, RestoreDrill, Source
+from .prune import apply_prune, plan_prune
+from .runner import AlreadyRunning, enqueue, queue_run
+from .svg import retention_timeline, step_bars
+
+VIEW = "backups.view_backuprun"
+WARN_HOURS, ALERT_HOURS = 24, 48  # the runbook's Backup Age: target < 24 h, alert > 48 h
+
+
+def age_badge(hours: float | None) -> tuple[str, str]:
+    """(css status, label) for a backup age."""
+    if hours is None:
+        return "unknown", "no good backup"
+    if hours >= 1:
+        label = f"{hours:.0f} h old"
+    else:
+        label = f"{hours * 60:.0f} min old" if hours * 60 >= 1 else "just now"
+    if hours > ALERT_HOURS:
+        return "critical", label
+    if hours > WARN_HOURS:
+        return "warning", label
+    return "good", label
+
+
+@dataclass
+class PolicyStatus:
+    """What the console shows for one policy."""
+
+    policy: Policy
+    last_good: BackupRun | None
+    last_run: BackupRun | None
+    last_drill: RestoreDrill | None
+    age_hours: float | None
+    badge: str
+    badge_label: str
+    timeline: str
+    keep: list[tuple[BackupRun, list[str]]]
+    delete: list[BackupRun]
+
+    @property
+    def active(self) -> bool:
+        return self.last_run is not None and self.last_run.state in ACTIVE_RUN_STATES
+
+
+def status_for(policy: Policy, *, compact: bool = False, now: dt.datetime | None = None) -> PolicyStatus:
+    now = now or timezone.now()
+    last_good = latest_good(policy)
+    age = last_good.age_hours(now) if last_good else None
+    badge, label = age_badge(age)
+    plan = plan_prune(policy, now)
+    return PolicyStatus(
+        policy=policy,
+        last_good=last_good,
+        last_run=policy.runs.first(),
+        last_drill=policy.drills.filter(kind=DrillKind.DRILL).first(),
+        age_hours=age,
+        badge=badge,
+        badge_label=label,
+        timeline=retention_timeline(plan.keep, plan.delete, now=now, width=860 if compact else 760, compact=compact),
+        keep=plan.keep,
+        delete=plan.delete,
+    )
+
+
+def _partial(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+# Pages --------------------------------------------------------------------------------------
+
+
+@console_view(VIEW)
+def index(request: HttpRequest) -> HttpResponse:
+    policies = Policy.objects.select_related("source", "destination")
+    statuses = [status_for(p, compact=True) for p in policies]
+    context = {
+        "statuses": statuses,
+        "recent_runs": BackupRun.objects.select_related("policy", "destination")[:12],
+        "recent_drills": RestoreDrill.objects.select_related("policy")[:6],
+        "any_active": any(s.active for s in statuses)
+        or RestoreDrill.objects.filter(state__in=["queued", "running"]).exists(),
+        "drill_prefix": conf.drill_prefix(),
+    }
+    template = "backups/_index_body.html" if _partial(request) else "backups/index.html"
+    return render(request, template, context)
+
+
+@console_view(VIEW)
+def policy_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    policy = get_object_or_404(Policy.objects.select_related("source", "destination"), slug=slug)
+    runs = Paginator(policy.runs.select_related("destination"), 30).get_page(request.GET.get("page"))
+    upcoming, moment = [], timezone.now()
+    for _ in range(3):
+        moment = policy.next_after(moment)
+        upcoming.append(moment)
+    return render(
+        request,
+        "backups/policy.html",
+        {
+            "s": status_for(policy),
+            "policy": policy,
+            "runs": runs,
+            "drills": policy.drills.all()[:20],
+            "upcoming": upcoming,
+        },
+    )
+
+
+@console_view(VIEW)
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(BackupRun.objects.select_related("policy__source", "destination", "requested_by"), pk=pk)
+    location = ""
+    if run.location:
+        try:
+            location = run.destination.storage().describe(run.location)
+        except Exception:  # noqa: BLE001 - a missing credential must not hide the page
+            location = f"{run.destination.where}{run.location}"
+    tables = sorted((run.manifest or {}).get("tables", {}).items())
+    context = {
+        "run": run,
+        "location": location,
+        "tables": tables,
+        "bars": step_bars(run.steps),
+        "drills": run.drills.all()[:10],
+        "ratio_pct": round(run.ratio * 100, 1) if run.ratio else None,
+    }
+    return render(request, "backups/_run_body.html" if _partial(request) else "backups/run.html", context)
+
+
+@console_view(VIEW)
+def drill_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    drill = get_object_or_404(RestoreDrill.objects.select_related("policy__source", "run", "requested_by"), pk=pk)
+    context = {"drill": drill, "bars": step_bars(drill.steps)}
+    return render(request, "backups/_drill_body.html" if _partial(request) else "backups/drill.html", context)
+
+
+@console_view(VIEW)
+def drill_report(request: HttpRequest, pk: int) -> HttpResponse:
+    drill = get_object_or_404(
+        RestoreDrill.objects.select_related("policy__source", "policy__destination", "run", "requested_by"), pk=pk
+    )
+    return render(request, "backups/drill_report.html", {"drill": drill, "now": timezone.now()})
+
+
+@console_view(VIEW)
+def setup(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "backups/setup.html",
+        {
+            "sources": Source.objects.all(),
+            "destinations": Destination.objects.all(),
+            "policies": Policy.objects.select_related("source", "destination"),
+        },
+    )
+
+
+# Actions ------------------------------------------------------------------------------------
+
+
+@console_view("backups.run_backup", methods=("POST",))
+def run_now(request: HttpRequest, slug: str) -> HttpResponse:
+    policy = get_object_or_404(Policy.objects.select_related("source", "destination"), slug=slug)
+    try:
+        with transaction.atomic():
+            run = queue_run(policy, trigger=Trigger.MANUAL, user=request.user)
+            enqueue(run)
+    except AlreadyRunning as exc:
+        messages.error(request, str(exc))
+        return redirect(policy)
+    messages.success(request, f"Backup of {policy.name} queued; this page follows it.")
+    return redirect(run)
+
+
+@console_view("backups.run_backup", methods=("POST",))
+def verify_now(request: HttpRequest, slug: str) -> HttpResponse:
+    from .tasks import reverify_policy_task
+
+    policy = get_object_or_404(Policy, slug=slug)
+    count = policy.runs.filter(state=RunState.GOOD).count()
+    transaction.on_commit(lambda: reverify_policy_task.delay(policy.pk))
+    audit.record(AuditRecord.Action.ACTION, policy, summary=f"re-verification of {count} kept backups requested")
+    messages.success(request, f"Re-verification of {count} kept backups queued; failures raise an alert.")
+    return redirect(policy)
+
+
+@console_view("backups.run_drill", methods=("POST",))
+def drill_now(request: HttpRequest, slug: str) -> HttpResponse:
+    policy = get_object_or_404(Policy.objects.select_related("source"), slug=slug)
+    run = None
+    if request.POST.get("run"):
+        run = get_object_or_404(BackupRun, pk=request.POST["run"], policy=policy)
+    try:
+        with transaction.atomic():
+            drill = queue_drill(policy, trigger=Trigger.MANUAL, user=request.user, run=run)
+            enqueue_drill(drill)
+    except (DrillRefused, AlreadyRunning) as exc:
+        messages.error(request, str(exc))
+        return redirect(policy)
+    messages.success(request, f"Restore drill of {policy.name} queued into {drill.target_name}.")
+    return redirect(drill)
+
+
+@console_view("backups.restore_backup", methods=("GET", "HEAD", "POST"))
+def restore(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(BackupRun.objects.select_related("policy__source"), pk=pk)
+    if run.state != RunState.GOOD:
+        messages.error(request, f"Run #{run.pk} is not a good backup; only verified backups can be restored.")
+        return redirect(run)
+    form = RestoreForm(request.POST or None, policy=run.policy)
+    if request.method == "POST" and form.is_valid():
+        target = form.cleaned_data["target"]
+        try:
+            with transaction.atomic():
+                drill = queue_drill(
+                    run.policy,
+                    kind=DrillKind.RESTORE,
+                    trigger=Trigger.MANUAL,
+                    user=request.user,
+                    run=run,
+                    target=target,
+                )
+                enqueue_drill(drill)
+        except (DrillRefused, AlreadyRunning) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Restore of run #{run.pk} into {target} queued.")
+            return redirect(drill)
+    return render(request, "backups/restore.html", {"run": run, "form": form, "prefix": conf.drill_prefix()})
+
+
+@console_view("backups.prune_backups", methods=("GET", "HEAD", "POST"))
+def prune(request: HttpRequest, slug: str) -> HttpResponse:
+    policy = get_object_or_404(Policy.objects.select_related("source", "destination"), slug=slug)
+    plan = plan_prune(policy)
+    if request.method == "POST":
+        done = apply_prune(plan)
+        text = f"Pruned {len(done.deleted)} backups and {len(done.expired_failed)} old failed runs of {policy.name}."
+        if done.errors:
+            messages.warning(request, f"{text} Not deleted: {'; '.join(done.errors)[:300]}")
+        else:
+            messages.success(request, text)
+        return redirect(policy)
+    timeline = retention_timeline(plan.keep, plan.delete)
+    return render(request, "backups/prune.html", {"policy": policy, "plan": plan, "timeline": timeline})
+
+
+# Configuration ------------------------------------------------------------------------------
+
+
+def _edit(request: HttpRequest, form_class: Any, instance: Any, kind: str) -> HttpResponse:
+    form = form_class(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        obj = form.save()
+        messages.success(request, f"{kind} {obj.name} saved.")
+        return redirect(obj.get_absolute_url() if isinstance(obj, Policy) else "backups:setup")
+    title = f"Edit {kind.lower()} {instance.name}" if instance and instance.pk else f"New {kind.lower()}"
+    return render(request, "backups/form.html", {"form": form, "title": title, "kind": kind, "instance": instance})
+
+
+def _delete(request: HttpRequest, obj: Any, kind: str, refuse: str | None) -> HttpResponse:
+    if refuse:
+        messages.error(request, refuse)
+        return redirect("backups:setup")
+    try:
+        obj.delete()
+    except ProtectedError:
+        messages.error(request, f"{kind} {obj.name} is still used by backups in the catalog.")
+        return redirect("backups:setup")
+    messages.success(request, f"{kind} {obj.name} deleted.")
+    return redirect("backups:setup")
+
+
+@console_view("backups.add_source", methods=("GET", "HEAD", "POST"))
+def source_new(request: HttpRequest) -> HttpResponse:
+    return _edit(request, SourceForm, None, "Source")
+
+
+@console_view("backups.change_source", methods=("GET", "HEAD", "POST"))
+def source_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    return _edit(request, SourceForm, get_object_or_404(Source, slug=slug), "Source")
+
+
+@console_view("backups.delete_source", methods=("POST",))
+def source_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    source = get_object_or_404(Source, slug=slug)
+    used = ", ".join(p.name for p in source.policies.all())
+    return _delete(request, source, "Source", f"Source {source.name} is used by: {used}." if used else None)
+
+
+@console_view("backups.add_destination", methods=("GET", "HEAD", "POST"))
+def destination_new(request: HttpRequest) -> HttpResponse:
+    return _edit(request, DestinationForm, None, "Destination")
+
+
+@console_view("backups.change_destination", methods=("GET", "HEAD", "POST"))
+def destination_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    return _edit(request, DestinationForm, get_object_or_404(Destination, slug=slug), "Destination")
+
+
+@console_view("backups.delete_destination", methods=("POST",))
+def destination_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    dest = get_object_or_404(Destination, slug=slug)
+    used = ", ".join(p.name for p in dest.policies.all())
+    return _delete(request, dest, "Destination", f"Destination {dest.name} is used by: {used}." if used else None)
+
+
+@console_view("backups.add_policy", methods=("GET", "HEAD", "POST"))
+def policy_new(request: HttpRequest) -> HttpResponse:
+    return _edit(request, PolicyForm, None, "Policy")
+
+
+@console_view("backups.change_policy", methods=("GET", "HEAD", "POST"))
+def policy_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    return _edit(request, PolicyForm, get_object_or_404(Policy, slug=slug), "Policy")
+
+
+@console_view("backups.delete_policy", methods=("POST",))
+def policy_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    policy = get_object_or_404(Policy, slug=slug)
+    kept = policy.runs.filter(state__in=[RunState.GOOD, *ACTIVE_RUN_STATES]).count()
+    refuse = None
+    if kept:
+        refuse = (
+            f"Policy {policy.name} still has {kept} kept or running backups; disable it instead, "
+            "so its backups stay restorable and retention keeps working."
+        )
+    return _delete(request, policy, "Policy", refuse)
