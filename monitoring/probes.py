@@ -33,6 +33,9 @@ import httpx
 from .choices import CheckType
 
 log = logging.getLogger(__name__)
+# httpx logs every request at INFO: a sweep of thousands of probes would flood the worker's log
+# (and spend its CPU on it). Probe outcomes are recorded as results instead.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 USER_AGENT = "OpsPortal-probe/1.0"
 DEFAULT_CONCURRENCY = 200
