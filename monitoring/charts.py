@@ -10,6 +10,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -86,10 +87,60 @@ def uptime_bar(
     return mark_safe("".join(parts))  # noqa: S308 - every text piece above is escaped
 
 
+@cache
+def _strip_geometry(n: int, width: int, height: int) -> tuple[list[str], list[str], str]:
+    """Path pieces and x positions of n slots: the same for every bar on a page, so built once."""
+    step = width / n
+    cell = max(step - (1 if step > 3 else 0), 1)
+    shapes = [f"M{i * step:.1f} 0h{cell:.1f}v{height}h-{cell:.1f}z" for i in range(n)]
+    return shapes, [f"{i * step:.1f}" for i in range(n)], f"{cell:.1f}"
+
+
+def uptime_strip(
+    slots: Sequence[tuple[int, int]], labels: Sequence[str], *, width: int = 168, height: int = 18, title: str = ""
+) -> SafeString:
+    """The dashboard's compact uptime bar: (checks, failures) per slot.
+
+    Slots that met the target share one path; only the others get their own shape and
+    tooltip, which keeps a page of a thousand bars small and quick to build.
+    """
+    shapes, rect_x, cell = _strip_geometry(max(1, len(slots)), width, height)
+    paths: dict[str, list[str]] = {"cell-up": [], "cell-none": []}
+    singles: list[str] = []
+    for i, (count, failures) in enumerate(slots):
+        if not count:
+            paths["cell-none"].append(shapes[i])
+        elif (count - failures) >= UPTIME_GOOD * count:
+            paths["cell-up"].append(shapes[i])
+        else:
+            up = (count - failures) / count
+            css = "cell-degraded" if up >= UPTIME_ALERT else "cell-down"
+            tip = f"{labels[i]}: {percent(up)} of {count} checks"
+            singles.append(
+                f'<rect class="{css}" x="{rect_x[i]}" y="0" width="{cell}" height="{height}">'
+                f"<title>{escape(tip)}</title></rect>"
+            )
+    label = escape(title or "uptime")
+    parts = [
+        f'<svg class="bars" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img"'
+        f' aria-label="{label}"><title>{label}</title>'
+    ]
+    parts.extend(f'<path class="{css}" d="{"".join(d)}"/>' for css, d in paths.items() if d)
+    parts.extend(singles)
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every text piece above is escaped
+
+
+@cache
+def _x_positions(n: int, width: float) -> list[str]:
+    step = width / max(1, n - 1)
+    return [f"{i * step:.1f}" for i in range(n)]
+
+
 def _points(values: Sequence[float | None], width: float, height: float, top: float, pad: float = 1.0) -> list[str]:
     """Polyline segments (lists split at gaps) scaled to [0, top]."""
-    n = len(values)
-    step = width / max(1, n - 1)
+    xs = _x_positions(len(values), width)
+    scale = (height - 2 * pad) / top if top > 0 else 0.0
     segments: list[str] = []
     current: list[str] = []
     for i, value in enumerate(values):
@@ -98,8 +149,7 @@ def _points(values: Sequence[float | None], width: float, height: float, top: fl
                 segments.append(" ".join(current))
                 current = []
             continue
-        y = height - pad - (min(value, top) / top) * (height - 2 * pad) if top > 0 else height - pad
-        current.append(f"{i * step:.1f},{y:.1f}")
+        current.append(f"{xs[i]},{height - pad - min(value, top) * scale:.1f}")
     if current:
         segments.append(" ".join(current))
     return segments

@@ -77,14 +77,16 @@ class Histogram:
         """Add another histogram (or its stored JSON form) into this one; returns self."""
         if other is None:
             return self
+        counts = self.counts
         if isinstance(other, Histogram):
-            items = other.counts.items()
             if other.max_ms is not None and (self.max_ms is None or other.max_ms > self.max_ms):
                 self.max_ms = other.max_ms
-        else:
-            items = ((int(k), int(v)) for k, v in other.items())
-        for index, count in items:
-            self.counts[index] = self.counts.get(index, 0) + count
+            for index, count in other.counts.items():
+                counts[index] = counts.get(index, 0) + count
+            return self
+        for key, count in other.items():
+            index = int(key)
+            counts[index] = counts.get(index, 0) + int(count)
         return self
 
     @property

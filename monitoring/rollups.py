@@ -30,6 +30,8 @@ LOOKBACK = dt.timedelta(minutes=5)
 CHUNK = dt.timedelta(hours=1)
 ROLLUP_RETENTION_DAYS = 400
 DELETE_BATCH = 20_000
+# The columns a rollup row contributes when rows are added together.
+VALUE_FIELDS = ["count", "failures", "degraded", "latency_count", "latency_sum", "latency_max", "histogram"]
 UPDATE_FIELDS = [
     "count",
     "failures",
@@ -77,12 +79,29 @@ class Bucket:
             self.hist.add(latency_ms)
 
     def add_rollup(self, row: CheckRollup) -> None:
-        self.count += row.count
-        self.failures += row.failures
-        self.degraded += row.degraded
-        self.latency_count += row.latency_count
-        self.latency_sum += row.latency_sum
-        self.hist.merge(row.hist())
+        self.add_values(
+            row.count, row.failures, row.degraded, row.latency_count, row.latency_sum, row.latency_max, row.histogram
+        )
+
+    def add_values(
+        self,
+        count: int,
+        failures: int,
+        degraded: int,
+        latency_count: int,
+        latency_sum: float,
+        latency_max: float | None,
+        histogram: dict[str, int],
+    ) -> None:
+        """Add one stored rollup row (its columns, in VALUE_FIELDS order)."""
+        self.count += count
+        self.failures += failures
+        self.degraded += degraded
+        self.latency_count += latency_count
+        self.latency_sum += latency_sum
+        self.hist.merge(histogram)  # the stored form merges directly, without building a Histogram
+        if latency_max is not None and (self.hist.max_ms is None or latency_max > self.hist.max_ms):
+            self.hist.max_ms = latency_max
 
     def to_row(self, service_id: int, resolution: str, start: dt.datetime) -> CheckRollup:
         return CheckRollup(
@@ -135,9 +154,9 @@ def _recompute(resolution: str, source: str, parents: dict[dt.datetime, set[int]
         buckets: dict[int, Bucket] = defaultdict(Bucket)
         rows = CheckRollup.objects.filter(
             resolution=source, start__gte=start, start__lt=start + step, service_id__in=service_ids
-        ).only("service_id", *UPDATE_FIELDS)
-        for row in rows.iterator(chunk_size=5000):
-            buckets[row.service_id].add_rollup(row)
+        ).values_list("service_id", *VALUE_FIELDS)
+        for service_id, *values in rows.iterator(chunk_size=5000):
+            buckets[service_id].add_values(*values)
         _upsert([b.to_row(sid, resolution, start) for sid, b in buckets.items()])
         for sid in buckets:
             touched[floor_time(start, Resolution.DAY)].add(sid)
