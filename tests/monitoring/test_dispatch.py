@@ -83,3 +83,18 @@ def test_probe_now_skips_a_service_a_worker_is_probing(target: Any) -> None:
     report = probe_now([service])
     assert report.busy == ["api"] and report.probed == 0
     assert CheckResult.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_beat_tasks_dispatch_roll_up_and_prune(target: Any) -> None:
+    from monitoring import tasks
+    from opsportal.schedule import declared
+
+    make_service("api", url=target.url("/health"), next_due_at=timezone.now() - dt.timedelta(seconds=1))
+    assert tasks.dispatch_due_probes()["probed"] == 1
+    assert tasks.rollup_history()["minutes"] == 1
+    assert tasks.prune_history() == {"raw": 0, "minute_rollups": 0, "hour_day_rollups": 0}
+    entries = {e.task: e for e in declared()}
+    assert entries["monitoring.dispatch_due_probes"].every_seconds == 5
+    assert entries["monitoring.rollup_history"].every_seconds == 60
+    assert entries["monitoring.prune_history"].crontab == "17 * * * *"
