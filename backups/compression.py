@@ -23,26 +23,54 @@ class CorruptArtifact(Exception):
     """The stored bytes do not decompress to a complete stream."""
 
 
-class StreamCompressor:
-    """Compresses everything written to it into ``sink`` as one zstd frame or gzip member."""
+class _SinkFile:
+    """The file-like end python-zstandard's stream writer pushes compressed bytes into."""
 
-    def __init__(self, kind: str, level: int, sink: Sink, *, threads: int = 0) -> None:
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+
+    def write(self, data: bytes) -> int:
+        self.sink(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+class StreamCompressor:
+    """Compresses everything written to it into ``sink`` as one zstd frame or gzip member.
+
+    zstd runs through python-zstandard's stream writer, whose worker threads really compress in
+    parallel (its ``compressobj`` does not); ``job_size`` bounds the memory those threads hold.
+    """
+
+    def __init__(self, kind: str, level: int, sink: Sink, *, threads: int = 0, job_size: int = 0) -> None:
         self.kind = kind
         self.sink = sink
         if kind == Compression.ZSTD:
-            params = zstandard.ZstdCompressionParameters.from_level(level, threads=threads, write_checksum=True)
-            self._obj = zstandard.ZstdCompressor(compression_params=params).compressobj()
+            extra = {"job_size": job_size} if threads and job_size else {}
+            params = zstandard.ZstdCompressionParameters.from_level(
+                level, threads=threads, write_checksum=True, **extra
+            )
+            ctx = zstandard.ZstdCompressor(compression_params=params)
+            self._writer = ctx.stream_writer(_SinkFile(sink), write_size=256 * 1024, closefd=False)
         elif kind == Compression.GZIP:
             self._obj = zlib.compressobj(min(level, 9), zlib.DEFLATED, GZIP_WBITS)
         else:
             raise ValueError(f"unknown compression {kind!r}")
 
     def write(self, data: bytes | memoryview) -> None:
+        if self.kind == Compression.ZSTD:
+            self._writer.write(data)
+            return
         out = self._obj.compress(data)
         if out:
             self.sink(out)
 
     def finish(self) -> None:
+        if self.kind == Compression.ZSTD:
+            self._writer.flush(zstandard.FLUSH_FRAME)
+            return
         out = self._obj.flush()
         if out:
             self.sink(out)
@@ -51,7 +79,7 @@ class StreamCompressor:
 class StreamDecompressor:
     """Decompresses fed chunks; ``finish()`` raises CorruptArtifact unless the stream was complete."""
 
-    def __init__(self, kind: str, *, max_piece: int = 1 << 20) -> None:
+    def __init__(self, kind: str, *, max_piece: int = 256 * 1024) -> None:
         self.kind = kind
         self.max_piece = max_piece
         if kind == Compression.ZSTD:
@@ -61,7 +89,7 @@ class StreamDecompressor:
         else:
             raise ValueError(f"unknown compression {kind!r}")
 
-    def feed(self, data: bytes) -> Iterator[bytes]:
+    def feed(self, data: bytes | memoryview) -> Iterator[bytes]:
         if self._obj.eof:
             if data:
                 raise CorruptArtifact("data after the end of the compressed stream")

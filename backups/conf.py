@@ -42,7 +42,12 @@ def drill_prefix() -> str:
 
 def zstd_threads() -> int:
     """zstd worker threads; 0 compresses in the calling thread."""
-    return int(_get("BACKUP_ZSTD_THREADS", min(os.cpu_count() or 1, 4)))
+    return int(_get("BACKUP_ZSTD_THREADS", min(os.cpu_count() or 1, 4) if (os.cpu_count() or 1) > 1 else 0))
+
+
+def zstd_job_size() -> int:
+    """Bytes per zstd worker job: smaller jobs hold less memory (2 MiB: ~20 MB for two threads)."""
+    return int(_get("BACKUP_ZSTD_JOB_BYTES", 2 << 20))
 
 
 def chunk_size() -> int:

@@ -11,6 +11,23 @@ from prometheus_client.registry import Collector
 
 from .choices import RunState
 
+WARN_HOURS, ALERT_HOURS = 24, 48  # the runbook's Backup Age: target < 24 h, alert > 48 h
+
+
+def age_badge(hours: float | None) -> tuple[str, str]:
+    """(css status, label) for a backup age."""
+    if hours is None:
+        return "unknown", "no good backup"
+    if hours >= 1:
+        label = f"{hours:.0f} h old"
+    else:
+        label = f"{hours * 60:.0f} min old" if hours * 60 >= 1 else "just now"
+    if hours > ALERT_HOURS:
+        return "critical", label
+    if hours > WARN_HOURS:
+        return "warning", label
+    return "good", label
+
 
 def backup_age_hours() -> dict[str, float | None]:
     """{"policy:<slug>": hours since the last good backup's snapshot, or None if it has none}."""

@@ -21,32 +21,70 @@ from .journal import JobStopped
 from .storage import StorageError
 
 Progress = Callable[[], None]
+FEED_SLICE = 128 * 1024
+
+
+def release_memory() -> None:
+    """Hand freed buffers back to the OS (glibc keeps them otherwise), so phases do not stack up."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to do
+
+
+class _Output:
+    """The compressed side: hashes, counts and hands bytes to the destination writer."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+        self.sha = hashlib.sha256()
+        self.bytes = 0
+
+    def write(self, data: bytes) -> None:
+        self.sha.update(data)
+        self.bytes += len(data)
+        self.writer.write(data)
 
 
 class ArtifactSink:
-    """Raw bytes in; compressed, hashed and handed to the destination writer."""
+    """Raw bytes in; compressed, hashed and handed to the destination writer.
+
+    The compressor writes into a separate ``_Output`` object, not into a method of this one:
+    python-zstandard's objects are invisible to the garbage collector, so a reference cycle
+    through them would keep the compressor's buffers alive after every backup.
+    """
 
     def __init__(self, writer: Any, compression: str, level: int, *, threads: int | None = None) -> None:
-        self.writer = writer
-        self.sha = hashlib.sha256()
+        self.out = _Output(writer)
         self.bytes_in = 0
-        self.bytes_out = 0
         threads = conf.zstd_threads() if threads is None else threads
-        self.compressor = StreamCompressor(compression, level, self._out, threads=threads)
+        self.compressor: StreamCompressor | None = StreamCompressor(
+            compression, level, self.out.write, threads=threads, job_size=conf.zstd_job_size()
+        )
 
-    def _out(self, data: bytes) -> None:
-        self.sha.update(data)
-        self.bytes_out += len(data)
-        self.writer.write(data)
+    @property
+    def bytes_out(self) -> int:
+        return self.out.bytes
+
+    @property
+    def sha(self) -> Any:
+        return self.out.sha
 
     def write(self, data: bytes | memoryview) -> int:
         n = len(data)
         self.bytes_in += n
+        assert self.compressor is not None
         self.compressor.write(data)
         return n
 
     def finish(self) -> None:
+        assert self.compressor is not None
         self.compressor.finish()
+        self.compressor = None  # frees the compression context and its worker buffers now
 
 
 @dataclass
@@ -88,6 +126,7 @@ def write_artifact(
         sink.finish()
         writer.commit()
     except BaseException as exc:
+        sink.compressor = None
         try:
             writer.abort()
         except StorageError as abort_exc:
@@ -96,6 +135,7 @@ def write_artifact(
             message = f"{cause}; then {abort_exc}, so the reaper will remove the partial object"
             raise AbortFailed(message, cleanup_ref(writer)) from exc
         raise
+    release_memory()
     return WriteResult(sink.bytes_in, sink.bytes_out, sink.sha.hexdigest(), manifest)
 
 
@@ -122,9 +162,12 @@ def read_artifact(
         for chunk in storage.read(key):
             sha.update(chunk)
             read += len(chunk)
-            for piece in dec.feed(chunk):
-                produced += len(piece)
-                yield piece
+            view = memoryview(chunk)
+            # Small slices keep every decompressed piece small (and the process's memory flat).
+            for start in range(0, len(view), FEED_SLICE):
+                for piece in dec.feed(view[start : start + FEED_SLICE]):
+                    produced += len(piece)
+                    yield piece
             if progress is not None:
                 progress()
         dec.finish()

@@ -27,28 +27,13 @@ from . import conf
 from .choices import ACTIVE_RUN_STATES, DrillKind, RunState, Trigger
 from .drills import DrillRefused, enqueue_drill, latest_good, queue_drill
 from .forms import DestinationForm, PolicyForm, RestoreForm, SourceForm
+from .metrics import age_badge
 from .models import BackupRun, Destination, Policy, RestoreDrill, Source
 from .prune import apply_prune, plan_prune
 from .runner import AlreadyRunning, enqueue, queue_run
 from .svg import retention_timeline, step_bars
 
 VIEW = "backups.view_backuprun"
-WARN_HOURS, ALERT_HOURS = 24, 48  # the runbook's Backup Age: target < 24 h, alert > 48 h
-
-
-def age_badge(hours: float | None) -> tuple[str, str]:
-    """(css status, label) for a backup age."""
-    if hours is None:
-        return "unknown", "no good backup"
-    if hours >= 1:
-        label = f"{hours:.0f} h old"
-    else:
-        label = f"{hours * 60:.0f} min old" if hours * 60 >= 1 else "just now"
-    if hours > ALERT_HOURS:
-        return "critical", label
-    if hours > WARN_HOURS:
-        return "warning", label
-    return "good", label
 
 
 @dataclass

@@ -40,7 +40,7 @@ def test_index_shows_age_badge_next_run_and_timeline(client_for: Any, good_run: 
 
 
 def test_age_badge_thresholds_follow_the_runbook() -> None:
-    from backups.views import age_badge
+    from backups.metrics import age_badge
 
     assert age_badge(None)[0] == "unknown"
     assert age_badge(23.9)[0] == "good"
