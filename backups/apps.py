@@ -27,9 +27,7 @@ class BackupsConfig(AppConfig):
         audit.register(RestoreDrill, exclude=volatile | {"tables", "smoke"})
 
         register_metric_source("backup_age_hours", backup_age_hours)
-        if not getattr(metrics, "_backups_collector", None):
-            metrics._backups_collector = BackupCollector()  # type: ignore[attr-defined]
-            metrics.register_collector(metrics._backups_collector)  # type: ignore[attr-defined]
+        BackupCollector.register_once(metrics.register_collector)
 
         declare(
             DefaultEntry(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.db.models import Max
 from django.utils import timezone
@@ -52,6 +53,14 @@ def _good() -> object:
 
 class BackupCollector(Collector):
     """opsportal_backup_age_hours per policy on /metrics (policies without a good backup are left out)."""
+
+    _registered = False
+
+    @classmethod
+    def register_once(cls, register: Any) -> None:
+        if not cls._registered:
+            register(cls())
+            cls._registered = True
 
     def describe(self) -> list[object]:
         return []

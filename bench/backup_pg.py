@@ -123,12 +123,11 @@ def generate(name: str, size_gb: float) -> tuple[float, int]:
 class Measured:
     """A finished child process: wall seconds, exit code, output and its own peak RSS (VmHWM)."""
 
-    def __init__(self, cmd: list[str], env: dict[str, str] | None = None, shell: bool = False) -> None:
+    def __init__(self, cmd: list[str], env: dict[str, str] | None = None) -> None:
         start = time.monotonic()
         self.proc = subprocess.Popen(
             cmd,
             env=env,
-            shell=shell,  # noqa: S602 - the baseline is the runbook's own shell pipeline
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -194,7 +193,15 @@ def last_run(work: Path, slug: str) -> dict[str, object]:
     ).fetchone()
     conn.close()
     steps = {s["name"]: s["seconds"] for s in json.loads(row[5])}
-    return {"id": row[0], "state": row[1], "in": row[2], "out": row[3], "location": row[4], "steps": steps, "error": row[6]}
+    return {
+        "id": row[0],
+        "state": row[1],
+        "in": row[2],
+        "out": row[3],
+        "location": row[4],
+        "steps": steps,
+        "error": row[6],
+    }
 
 
 def mb(n: float) -> str:
@@ -217,7 +224,10 @@ def main() -> int:
         gen_s, full_size = generate(full, args.size_gb)
         _gen2, tenth_size = generate(tenth, args.size_gb / 10)
         print(f"generated {full}: {mb(full_size)} in {gen_s:.0f} s; {tenth}: {mb(tenth_size)}")
-        for step in (manage(env, "migrate", "-v", "0"), manage(env, "shell", "-c", SETUP.format(dest=str(work / "dest")))):
+        for step in (
+            manage(env, "migrate", "-v", "0"),
+            manage(env, "shell", "-c", SETUP.format(dest=str(work / "dest"))),
+        ):
             if step.code != 0:
                 print(step.output)
                 return 1
@@ -242,7 +252,9 @@ def main() -> int:
 
         # Restore: the portal's drill vs a bare pg_restore of the same (decompressed) dump.
         dump_file = work / "plain.dump"
-        subprocess.run(["zstd", "-d", "-q", "-f", str(work / "dest" / str(info["location"])), "-o", str(dump_file)], check=True)
+        subprocess.run(
+            ["zstd", "-d", "-q", "-f", str(work / "dest" / str(info["location"])), "-o", str(dump_file)], check=True
+        )
         bare_s, drill_s = [], []
         for _ in range(args.rounds):
             target = f"bench_bak_restore_{tag}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,11 +48,11 @@ def _no_broker(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     sent: list[Any] = []
 
-    def record(self: Any, args: Any = None, kwargs: Any = None, task_id: str | None = None, **_: Any) -> None:
-        sent.append((self.name, args, task_id))
+    def record(name: str, args: Any = None, kwargs: Any = None, task_id: str | None = None, **_: Any) -> None:
+        sent.append((name, args, task_id))
 
-    for task in (tasks.execute_run_task, tasks.execute_drill_task):
-        monkeypatch.setattr(type(task), "apply_async", record, raising=False)
+    for task in (tasks.execute_run_task, tasks.execute_drill_task, tasks.reverify_policy_task):
+        monkeypatch.setattr(task, "apply_async", functools.partial(record, task.name))
     return sent
 
 
