@@ -10,6 +10,7 @@ app_name = "backups"
 urlpatterns = [
     path("", views.index, name="index"),
     path("setup/", views.setup, name="setup"),
+    path("setup/protect-portal/", views.protect_portal, name="protect_portal"),
     path("policies/new/", views.policy_new, name="policy_new"),
     path("policies/<slug:slug>/", views.policy_detail, name="policy"),
     path("policies/<slug:slug>/edit/", views.policy_edit, name="policy_edit"),

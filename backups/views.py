@@ -262,6 +262,19 @@ def prune(request: HttpRequest, slug: str) -> HttpResponse:
 # Configuration ------------------------------------------------------------------------------
 
 
+@console_view("backups.add_policy", methods=("POST",))
+def protect_portal(request: HttpRequest) -> HttpResponse:
+    """One click for the zero-setup case: back the portal's own database up into its data folder."""
+    from .setup import protect_portal as create
+
+    policy, created = create()
+    if created:
+        messages.success(request, f"{policy.name} created: the portal's own database is backed up nightly.")
+    else:
+        messages.info(request, f"{policy.name} already exists.")
+    return redirect(policy)
+
+
 def _edit(request: HttpRequest, form_class: Any, instance: Any, kind: str) -> HttpResponse:
     form = form_class(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():

@@ -82,6 +82,7 @@ ADMIN_REDIRECT = on_success(ADMIN_ONLY, 302)
 ROUTES = [
     Route("backups:index", READ, setup=lambda u: (catalog(u), {})[1]),
     Route("backups:setup", READ, setup=lambda u: (catalog(u), {})[1]),
+    Route("backups:protect_portal", ADMIN_REDIRECT, method="POST"),
     Route("backups:policy", READ, setup=slug),
     Route("backups:run", READ, setup=run_pk),
     Route("backups:drill", READ, setup=drill_pk),

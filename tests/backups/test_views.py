@@ -189,3 +189,17 @@ def test_drill_pages_and_printable_report(client_for: Any, good_run: BackupRun, 
     report = client.get(reverse("backups:drill_report", args=[drill.pk])).content.decode()
     assert "Disaster recovery test: PASSED" in report and good_run.sha256 in report
     assert "Smoke tests" in report and "window.print()" in report
+
+
+def test_one_click_self_backup_of_the_portal(client_for: Any, settings: Any) -> None:
+    client = client_for("admin")
+    assert "Back up the portal itself nightly" in client.get(reverse("backups:index")).content.decode()
+    response = client.post(reverse("backups:protect_portal"))
+    policy = Policy.objects.get(slug="ops-portal")
+    assert response.status_code == 302 and response["Location"] == policy.get_absolute_url()
+    assert policy.source.is_portal_database and policy.schedule == "0 2 * * *"
+    # The test portal runs on PostgreSQL: its URL comes from DATABASE_URL, as in production.
+    assert policy.source.kind == "postgres" and policy.source.url_env == "DATABASE_URL"
+    assert policy.destination.path == str(Path(settings.DATA_DIR) / "backups")
+    client.post(reverse("backups:protect_portal"))
+    assert Policy.objects.filter(slug="ops-portal").count() == 1  # idempotent
