@@ -39,10 +39,14 @@ class MonitoringConfig(AppConfig):
         audit.register(Tag)
 
         # Services and probes: beat entries (dispatch due probes, roll up, prune), status gauge.
+        from django.db.models.signals import post_save
+
         from opsportal.metrics import register_collector
         from opsportal.schedule import DefaultEntry, declare
 
-        from .state import ServiceStatusCollector
+        from .state import ServiceStatusCollector, on_service_saved
+
+        post_save.connect(on_service_saved, sender=Service, dispatch_uid="monitoring-service-paused-follows-enabled")
 
         declare(
             DefaultEntry(

@@ -13,7 +13,6 @@ from django.utils.text import slugify
 
 from .choices import ServiceKind, ServiceStatus
 from .models import Service, Tag
-from .state import sync_enabled
 
 # Header names whose values are credentials: they belong in secret headers (read from the environment).
 SECRET_LOOKING = re.compile(r"^(authorization|proxy-authorization|cookie|x-api-key|api-key)$|token|secret|passw", re.I)
@@ -206,8 +205,7 @@ class ServiceForm(forms.ModelForm):
         current = {t.pk for t in service.tags.all()}
         if current != {t.pk for t in tags}:
             service.tags.set(tags)
-        sync_enabled(service)
-        return service
+        return service  # a post_save handler pauses or resumes it when "enabled" changed
 
 
 class ServiceFilterForm(forms.Form):

@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from .forms import CONFIG_FIELDS, RESERVED_SLUGS, SECRET_LOOKING, parse_tags
 from .models import Service, Tag
-from .state import sync_enabled
 
 FORMAT = "opsportal.services"
 VERSION = 1
@@ -196,6 +195,4 @@ def import_services(data: Any) -> ImportReport:
                 report.updated.append(service.slug)
             else:
                 report.unchanged.append(service.slug)
-            if plan.created or "enabled" in plan.changed:
-                sync_enabled(service)
     return report

@@ -217,6 +217,15 @@ def sync_enabled(service: Service) -> ServiceFlip | None:
     return None
 
 
+def on_service_saved(
+    sender: type[Service], instance: Service, raw: bool = False, update_fields: Any = None, **_: Any
+) -> None:
+    """post_save: however a service was saved (console, import, admin), PAUSED follows ``enabled``."""
+    if raw or (update_fields is not None and "enabled" not in update_fields):
+        return
+    sync_enabled(instance)
+
+
 class ServiceStatusCollector:
     """/metrics gauges: services per status, read from the database at scrape time."""
 

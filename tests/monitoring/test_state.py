@@ -113,3 +113,18 @@ def test_disable_pauses_and_enable_resumes_with_flips_and_drops_late_results() -
     service.refresh_from_db()
     assert service.next_due_at <= dt.datetime.now(dt.UTC)
     assert [f.new_status for f in ServiceFlip.objects.order_by("at", "id")] == [S.UP, S.PAUSED, S.UNKNOWN]
+
+
+@pytest.mark.django_db
+def test_saving_enabled_anywhere_pauses_and_resumes() -> None:
+    """The Django admin or a shell saves the model directly: PAUSED still follows the flag."""
+    service = make_service("api", status=S.UP)
+    service.enabled = False
+    service.save()
+    assert Service.objects.get(pk=service.pk).status == S.PAUSED
+    service.name = "API renamed"
+    service.save(update_fields=["name"])  # not touching "enabled": no flip
+    service.enabled = True
+    service.save()
+    assert Service.objects.get(pk=service.pk).status == S.UNKNOWN
+    assert [f.new_status for f in ServiceFlip.objects.order_by("at", "id")] == [S.PAUSED, S.UNKNOWN]
