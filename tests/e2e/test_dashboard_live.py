@@ -15,6 +15,7 @@ from django.core.management import call_command
 from monitoring.dispatch import probe_now, run_due
 from monitoring.management.commands.demo_target import DemoServer
 from monitoring.models import Service
+from monitoring.rollups import rollup
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,12 +35,16 @@ def test_dashboard_shows_a_service_going_down_without_reload(
 ) -> None:
     call_command("seed_demo", target_url=demo.url, portal_url=live_server.url, stdout=io.StringIO())
     run_due()
+    rollup()
     assert Service.objects.get(slug="demo-api").status == "up"
 
     sign_in(page, users["viewer"])
     badge = page.get_by_test_id("status-demo-api")
     assert badge.text_content().strip() == "up"
     page.evaluate("window.__notReloaded = true")
+    # The hour that met the target is drawn in the "up" colour (CSS from portal.css, not black).
+    fill = page.eval_on_selector('tr[data-service="demo-frontend"] svg.bars .cell-up', "e => getComputedStyle(e).fill")
+    assert fill == "rgb(31, 157, 85)"
 
     httpx.post(f"{demo.url}/_control", json={"mode": "down", "component": "api"}, timeout=5)
     api = Service.objects.get(slug="demo-api")
