@@ -16,12 +16,10 @@ import asyncio
 import concurrent.futures
 import datetime as dt
 import errno
-import json
 import logging
 import os
 import ssl
 import time
-import zlib
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +29,15 @@ from typing import Any
 import httpx
 
 from .choices import CheckType
+from .probe_body import (
+    ProbeFailed,
+    accepted_text,
+    check_body,
+    decode_body,
+    human_bytes,
+    read_limited,
+    status_accepted,
+)
 
 log = logging.getLogger(__name__)
 # httpx logs every request at INFO: a sweep of thousands of probes would flood the worker's log
@@ -141,15 +148,6 @@ class ProbeOutcome:
         return ", ".join(parts)
 
 
-class ProbeFailed(Exception):
-    """A probe found a problem; the message is safe to show (no secrets)."""
-
-    def __init__(self, message: str, status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -241,104 +239,6 @@ def describe_error(exc: BaseException) -> str:
 # HTTP ------------------------------------------------------------------------------------
 
 
-def _status_accepted(code: int, accepted: Sequence[tuple[int, int]]) -> bool:
-    return any(lo <= code <= hi for lo, hi in accepted)
-
-
-def _accepted_text(accepted: Sequence[tuple[int, int]]) -> str:
-    return ", ".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in accepted)
-
-
-def _human_bytes(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}".replace(".0 ", " ")
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} bytes"
-
-
-async def _read_limited(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    """Read at most ``limit`` bytes of the (still encoded) body; True when there was more."""
-    length = response.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        return b"", True
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_raw():
-        if size + len(chunk) > limit:
-            chunks.append(chunk[: limit - size])
-            return b"".join(chunks), True
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), False
-
-
-def _decode_body(raw: bytes, encoding: str, limit: int) -> bytes:
-    """Undo gzip/deflate without ever producing more than ``limit`` bytes."""
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return raw
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        decoder = zlib.decompressobj(zlib.MAX_WBITS | 32 if encoding != "deflate" else zlib.MAX_WBITS)
-        try:
-            data = decoder.decompress(raw, limit + 1)
-        except zlib.error:
-            raise ProbeFailed(f"body is not valid {encoding} data") from None
-        if len(data) > limit:
-            raise ProbeFailed(f"decompressed body larger than the {_human_bytes(limit)} read limit; stopped reading")
-        return data
-    raise ProbeFailed(f"unsupported content encoding {encoding!r} (the probe asks for identity)")
-
-
-_MISSING = object()
-
-
-def json_lookup(document: Any, path: str) -> Any:
-    """Follow a dotted path (``checks.db.ok``, ``agents.0.status``) through dicts and lists."""
-    current = document
-    for part in path.split("."):
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and part.lstrip("-").isdigit() and -len(current) <= int(part) < len(current):
-            current = current[int(part)]
-        else:
-            return _MISSING
-    return current
-
-
-def _json_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"))[:60]
-    return str(value)
-
-
-def check_body(spec: ProbeSpec, body: bytes) -> None:
-    """Raise ProbeFailed when the body misses the expected text or JSON value."""
-    if spec.expect_text:
-        text = body.decode("utf-8", errors="replace")
-        if spec.expect_text not in text:
-            raise ProbeFailed(f"expected text {spec.expect_text!r} not found in the body")
-    if spec.expect_json_path:
-        try:
-            document = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            where = (
-                f" ({exc.msg} at line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-            )
-            raise ProbeFailed(f"response is not valid JSON{where}") from None
-        value = json_lookup(document, spec.expect_json_path)
-        if value is _MISSING:
-            raise ProbeFailed(f"JSON has no {spec.expect_json_path!r}")
-        if spec.expect_json_value and _json_text(value) != spec.expect_json_value:
-            raise ProbeFailed(
-                f"JSON {spec.expect_json_path} is {_json_text(value)!r}, expected {spec.expect_json_value!r}"
-            )
-
-
 def _redirect_target(url: httpx.URL, location: str) -> httpx.URL:
     try:
         target = url.join(location)
@@ -424,25 +324,27 @@ async def probe_http(spec: ProbeSpec, pool: ClientPool) -> ProbeOutcome:
                         method = "GET"
                     url = target
                     continue
-                if not _status_accepted(status_code, spec.accepted):
-                    raise ProbeFailed(f"HTTP {status_code}, expected {_accepted_text(spec.accepted)}", status_code)
+                if not status_accepted(status_code, spec.accepted):
+                    raise ProbeFailed(f"HTTP {status_code}, expected {accepted_text(spec.accepted)}", status_code)
                 if method != "HEAD":
-                    raw, truncated = await _read_limited(response, spec.body_limit)
+                    raw, truncated = await read_limited(response, spec.body_limit)
                     if truncated:
                         raise ProbeFailed(
-                            f"body larger than the {_human_bytes(spec.body_limit)} read limit; stopped reading",
+                            f"body larger than the {human_bytes(spec.body_limit)} read limit; stopped reading",
                             status_code,
                         )
                     body = raw
                     if spec.expect_text or spec.expect_json_path:
-                        body = _decode_body(raw, response.headers.get("content-encoding", ""), spec.body_limit)
+                        body = decode_body(raw, response.headers.get("content-encoding", ""), spec.body_limit)
             finally:
                 await response.aclose()
             break
         latency_ms = (time.perf_counter() - started) * 1000.0
         if cert_expires is not None and cert_expires <= checked_at:
             raise ProbeFailed(f"TLS certificate expired on {cert_expires:%Y-%m-%d}", status_code)
-        check_body(spec, body)
+        check_body(
+            body, expect_text=spec.expect_text, json_path=spec.expect_json_path, json_value=spec.expect_json_value
+        )
     except ProbeFailed as failed:
         return ProbeOutcome(
             spec.service_id,

@@ -202,3 +202,16 @@ def test_postgres_select_1_and_a_failure_that_does_not_show_the_password() -> No
     failed = one(ProbeSpec(1, check_type=CheckType.POSTGRES, dsn=bad, dsn_env="X", timeout=5))
     assert not failed.ok and failed.error.startswith("PostgreSQL: ")
     assert "hunter2" not in failed.error
+
+
+def test_compressed_bodies_are_decoded_within_the_limit() -> None:
+    import gzip
+
+    from monitoring.probe_body import ProbeFailed, decode_body
+
+    assert decode_body(gzip.compress(b'{"status": "healthy"}'), "gzip", 1024) == b'{"status": "healthy"}'
+    bomb = gzip.compress(b"\0" * 20_000_000)  # 20 MB of zeros in about 20 kB
+    with pytest.raises(ProbeFailed, match="decompressed body larger than the 1 MiB read limit"):
+        decode_body(bomb, "gzip", 1_048_576)
+    with pytest.raises(ProbeFailed, match="unsupported content encoding 'br'"):
+        decode_body(b"...", "br", 1024)
