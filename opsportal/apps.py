@@ -31,6 +31,7 @@ class OpsPortalConfig(AppConfig):
 
         from . import audit, signals  # noqa: F401 - connects sign-in audit handlers
         from .models import ApiToken
+        from .schedule import DefaultEntry, declare
 
         audit.register(get_user_model(), exclude={"last_login"}, secret={"password"})
         audit.register(Group)
@@ -38,4 +39,12 @@ class OpsPortalConfig(AppConfig):
         audit.register(PeriodicTask, exclude={"last_run_at", "total_run_count", "date_changed"})
         audit.register(CrontabSchedule)
         audit.register(IntervalSchedule)
+        declare(
+            DefaultEntry(
+                "portal: prune job runs",
+                "opsportal.prune_job_runs",
+                crontab="41 4 * * *",
+                description="Deletes scheduled-job records older than JOB_RUN_RETENTION_DAYS.",
+            )
+        )
         post_migrate.connect(_after_last_migrate, dispatch_uid="opsportal-after-migrate")

@@ -190,3 +190,37 @@ class ScheduleDefault(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class JobRun(models.Model):
+    """One run of a scheduled job (probe sweep, rollup, prune, metric evaluation, ...).
+
+    Written by ``opsportal.jobs.record_job`` around the job's work: a row appears as running
+    when the job starts and gets its outcome, duration, figures and any error when it ends, so
+    the console shows what the scheduler did and what it is doing. Backups and drills keep
+    their own richer rows (BackupRun, RestoreDrill).
+    """
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=50, db_index=True)
+    trigger = models.CharField(max_length=20, default="schedule", help_text="schedule, console, command")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING, db_index=True)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+    host = models.CharField(max_length=200, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    stats = models.JSONField(default=dict, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["kind", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.state} at {self.started_at:%Y-%m-%d %H:%M:%S}"

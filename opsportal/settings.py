@@ -201,6 +201,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 HEARTBEAT_STALE_SECONDS = conf.integer("HEARTBEAT_STALE_SECONDS", 90, minimum=10)
 DISK_PATHS = conf.string_list("DISK_PATHS", [str(DATA_DIR)])
 
+# Scheduled job runs (probe sweeps, rollups, evaluations) are kept this long.
+JOB_RUN_RETENTION_DAYS = conf.integer("JOB_RUN_RETENTION_DAYS", 7, minimum=1)
+
 METRICS_TOKEN = conf.string("METRICS_TOKEN", "") or None
 API_PAGE_SIZE = conf.integer("API_PAGE_SIZE", 100, minimum=1)
 # Monitoring: raw check results are kept this many days (rollups 400 days); probes in flight per sweep.

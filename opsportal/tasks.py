@@ -13,3 +13,11 @@ from django.utils import timezone
 def ping(payload: Any = None) -> dict[str, Any]:
     """Answer from the worker that consumed it: proves a broker round trip (used by tests and the admin)."""
     return {"pong": payload, "host": socket.gethostname(), "at": timezone.now().isoformat()}
+
+
+@shared_task(name="opsportal.prune_job_runs", ignore_result=True)
+def prune_job_runs() -> int:
+    """Daily: drop job-run rows past JOB_RUN_RETENTION_DAYS."""
+    from .jobs import prune_job_runs as prune
+
+    return prune()

@@ -38,6 +38,7 @@ urlpatterns = [
     path("users/new/", views.user_create, name="user_create"),
     path("users/<int:pk>/", views.user_edit, name="user_edit"),
     path("audit/", views.audit_log, name="audit"),
+    path("jobs/", views.jobs, name="jobs"),
     path("api/health", views.api_health, name="api_health"),
     path("api/v1/me", api.me, name="api_me"),
     path("api/v1/users", api.users, name="api_users"),

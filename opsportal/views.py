@@ -20,7 +20,7 @@ from . import health
 from . import metrics as portal_metrics
 from .access import console_view, public_view
 from .forms import AuditFilterForm, TokenCreateForm, UserCreateForm, UserEditForm
-from .models import ApiToken, AuditRecord
+from .models import ApiToken, AuditRecord, JobRun
 from .roles import role_of, set_role
 
 User = get_user_model()
@@ -145,3 +145,47 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "opsportal/audit.html", {"form": form, "page": page, "query": query.urlencode()})
+
+
+# Scheduled jobs ---------------------------------------------------------------------------
+
+RECENT_RUNS_PER_KIND = 40
+
+
+@console_view("opsportal.view_jobrun")
+def jobs(request: HttpRequest) -> HttpResponse:
+    """What the scheduler ran: per kind, the last runs as a strip; below, the runs themselves."""
+    since = timezone.now() - dt.timedelta(hours=24)
+    kinds = list(JobRun.objects.order_by().values_list("kind", flat=True).distinct())
+    summary = []
+    for kind in sorted(kinds):
+        recent = list(JobRun.objects.filter(kind=kind)[:RECENT_RUNS_PER_KIND])
+        day = JobRun.objects.filter(kind=kind, started_at__gte=since)
+        durations = [r.duration_ms for r in recent if r.duration_ms is not None]
+        summary.append(
+            {
+                "kind": kind,
+                "last": recent[0],
+                "strip": list(reversed(recent)),
+                "runs_24h": day.count(),
+                "failed_24h": day.filter(state=JobRun.State.FAILED).count(),
+                "avg_ms": sum(durations) / len(durations) if durations else None,
+                "max_ms": max(durations) if durations else None,
+            }
+        )
+    rows = JobRun.objects.all()
+    kind, state = request.GET.get("kind", ""), request.GET.get("state", "")
+    if kind:
+        rows = rows.filter(kind=kind)
+    if state in JobRun.State.values:
+        rows = rows.filter(state=state)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    context = {
+        "summary": summary,
+        "page": page,
+        "kinds": sorted(kinds),
+        "kind": kind,
+        "state": state,
+        "states": JobRun.State.choices,
+    }
+    return render(request, "opsportal/jobs.html", context)

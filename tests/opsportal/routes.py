@@ -35,6 +35,7 @@ ROUTES = [
     Route("user_create", ADMIN_ONLY),
     Route("user_edit", ADMIN_ONLY, setup=_other_user),
     Route("audit", ADMIN_ONLY),
+    Route("jobs", READ),
     Route("api_health", {r: 200 for r in ("anon", "outsider", "viewer", "editor", "admin")}, note="(degraded is 200)"),
     Route("metrics", {r: 200 for r in ("anon", "outsider", "viewer", "editor", "admin")}),
     Route("api_me", {"anon": 401, "outsider": 403, "viewer": 200, "editor": 200, "admin": 200}),

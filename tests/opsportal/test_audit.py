@@ -1,4 +1,5 @@
 """Every change through the console, the Django admin and the API leaves an append-only audit record."""
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,9 @@ def test_admin_change_is_audited(users: dict[str, Any]) -> None:
     client = Client()
     client.force_login(users["admin"])
     group = Group.objects.create(name="on-call")
-    response = client.post(reverse("admin:auth_group_change", args=[group.pk]), {"name": "on-call-primary", "permissions": []})
+    response = client.post(
+        reverse("admin:auth_group_change", args=[group.pk]), {"name": "on-call-primary", "permissions": []}
+    )
     assert response.status_code == 302, response.content[:500]
     record = AuditRecord.objects.filter(object_type="auth.group", action="update").latest("id")
     assert record.channel == "admin" and record.actor_name == "ada-admin"
@@ -50,7 +53,9 @@ def test_api_change_is_audited(token_for: Any, users: dict[str, Any]) -> None:
         url, data=json.dumps({"role": "Editor"}), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
     )
     assert response.status_code == 200 and response.json()["role"] == "Editor"
-    record = AuditRecord.objects.filter(object_type="auth.user", object_id=str(users["viewer"].pk), changes__has_key="groups")
+    record = AuditRecord.objects.filter(
+        object_type="auth.user", object_id=str(users["viewer"].pk), changes__has_key="groups"
+    )
     api_records = record.filter(channel="api")
     assert api_records.exists() and {r.actor_name for r in api_records} == {"ada-admin"}
 
@@ -66,7 +71,9 @@ def test_user_create_from_console(client_for: Any) -> None:
 
 
 def test_user_create_rejects_weak_password_and_keeps_input(client_for: Any) -> None:
-    response = client_for("admin").post(reverse("user_create"), {"username": "newbie", "role": "Viewer", "password": "123"})
+    response = client_for("admin").post(
+        reverse("user_create"), {"username": "newbie", "role": "Viewer", "password": "123"}
+    )
     assert response.status_code == 200
     assert "password" in response.context["form"].errors
     assert b'value="newbie"' in response.content
@@ -74,7 +81,9 @@ def test_user_create_rejects_weak_password_and_keeps_input(client_for: Any) -> N
 
 def test_admin_cannot_demote_or_deactivate_self(client_for: Any, users: dict[str, Any]) -> None:
     me = users["admin"]
-    response = client_for("admin").post(reverse("user_edit", kwargs={"pk": me.pk}), {"email": me.email, "role": "Viewer"})
+    response = client_for("admin").post(
+        reverse("user_edit", kwargs={"pk": me.pk}), {"email": me.email, "role": "Viewer"}
+    )
     assert response.status_code == 200 and b"cannot change your own role" in response.content
 
 
@@ -101,7 +110,9 @@ def test_audit_is_not_editable_in_django_admin(users: dict[str, Any]) -> None:
     client.force_login(users["admin"])
     record = AuditRecord.objects.first()
     assert client.get(reverse("admin:opsportal_auditrecord_changelist")).status_code == 200
-    assert client.post(reverse("admin:opsportal_auditrecord_delete", args=[record.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        client.post(reverse("admin:opsportal_auditrecord_delete", args=[record.pk]), {"post": "yes"}).status_code == 403
+    )
     assert client.get(reverse("admin:opsportal_auditrecord_add")).status_code == 403
 
 

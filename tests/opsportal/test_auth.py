@@ -1,4 +1,5 @@
 """Sign-in, lockout after repeated failures, sign-out, and the audit records they leave."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -65,7 +66,11 @@ def test_password_change(users: dict[str, Any]) -> None:
     client.force_login(users["viewer"])
     response = client.post(
         reverse("password_change"),
-        {"old_password": PASSWORD, "new_password1": "another-long-passphrase", "new_password2": "another-long-passphrase"},
+        {
+            "old_password": PASSWORD,
+            "new_password1": "another-long-passphrase",
+            "new_password2": "another-long-passphrase",
+        },
     )
     assert response.status_code == 302
     users["viewer"].refresh_from_db()

@@ -1,4 +1,5 @@
 """A real Celery worker consumes a task through the real Redis, and through the embedded broker."""
+
 from __future__ import annotations
 
 import os
@@ -41,11 +42,27 @@ def start_worker(tmp_path: Path) -> Iterator[Any]:
 
     def start(broker: str, backend: str) -> str:
         name = f"test-{uuid.uuid4().hex[:8]}@localhost"
-        log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        log = open(tmp_path / f"{name}.log", "wb")  # closed when the worker process ends
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "opsportal", "worker", "--pool=solo", "-n", name,
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-            cwd=ROOT, env=_worker_env(tmp_path, broker, backend), stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "opsportal",
+                "worker",
+                "--pool=solo",
+                "-n",
+                name,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=_worker_env(tmp_path, broker, backend),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         procs.append(proc)
         return name
@@ -64,7 +81,7 @@ def _round_trip(sender: Celery, worker: str, tmp_path: Path) -> None:
     result = sender.send_task("opsportal.ping", args=[payload])
     try:
         answer = result.get(timeout=90)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure: show the worker's log
         logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("*.log"))
         pytest.fail(f"worker did not answer: {logs}")
     assert answer["pong"] == payload

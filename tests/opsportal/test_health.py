@@ -1,4 +1,5 @@
 """GET /api/health: status from the worst check, 503 only when unhealthy, no secrets, no sign-in."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,7 +65,9 @@ def test_unhealthy_when_database_is_unreachable(settings: Any) -> None:
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unhealthy" and body["checks"]["database"]["status"] == "unhealthy"
-    assert b"hunter2" not in response.content and b"postgres" not in response.content.lower().replace(b"postgresql", b"")
+    assert b"hunter2" not in response.content and b"postgres" not in response.content.lower().replace(
+        b"postgresql", b""
+    )
 
 
 def test_disk_nearly_full_is_unhealthy(monkeypatch: Any) -> None:

@@ -1,4 +1,5 @@
 """Default beat entries are written once; an admin's edit or deletion sticks."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Settings come from the environment; a malformed value stops start-up naming the variable."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """API tokens: shown once, stored hashed, scoped to a role no higher than the owner's, revocable."""
+
 from __future__ import annotations
 
 import json
