@@ -11,6 +11,7 @@ app_name = "monitoring"
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("dashboard/services/", dashboard.dashboard_services, name="dashboard_services"),
+    path("dashboard/alerts/", dashboard.dashboard_alerts, name="dashboard_alerts"),
     path("services/", services.services, name="services"),
     path("services/new/", services.service_create, name="service_create"),
     path("services/export.json", services.services_export, name="services_export"),

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
-from django.db.models import IntegerField
+from django.db.models import Count, IntegerField
 from django.db.models.functions import Cast, Extract
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -29,9 +29,9 @@ from opsportal.access import console_view
 from opsportal.models import Heartbeat
 
 from ..charts import ms, percent, sparkline, uptime_strip
-from ..choices import ServiceKind, ServiceStatus
+from ..choices import AlertState, ServiceKind, ServiceStatus
 from ..forms import ServiceFilterForm
-from ..models import CheckRollup, Resolution, Service, Tag
+from ..models import Alert, CheckRollup, Resolution, Service, Tag
 from ..rollups import floor_time
 
 HOURS = 24
@@ -233,11 +233,35 @@ def _services_context(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+ALERTS_SHOWN = 6
+
+
+def _alerts_context() -> dict[str, Any]:
+    """Open alerts for the top of the dashboard: counts by state and the most urgent few (2 queries)."""
+    open_alerts = Alert.objects.exclude(state=AlertState.RESOLVED)
+    counts = dict.fromkeys((AlertState.FIRING, AlertState.ACKNOWLEDGED), 0)
+    for row in open_alerts.order_by().values("state").annotate(n=Count("id")):
+        counts[row["state"]] = row["n"]
+    urgent = list(
+        open_alerts.select_related("service")
+        # Firing before acknowledged, critical before warning, newest first.
+        .order_by("-state", "severity", "-started_at")[:ALERTS_SHOWN]
+    )
+    return {"alert_counts": counts, "urgent_alerts": urgent, "alerts_more": max(sum(counts.values()) - len(urgent), 0)}
+
+
 @console_view("opsportal.view_console")
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = _services_context(request)
+    context.update(_alerts_context())
     context.update(portal_health=health.run_checks(), heartbeats=Heartbeat.objects.all())
     return render(request, "monitoring/dashboard.html", context)
+
+
+@console_view("opsportal.view_console")
+def dashboard_alerts(request: HttpRequest) -> HttpResponse:
+    """The open-alerts panel alone, polled by htmx."""
+    return render(request, "monitoring/_dashboard_alerts.html", _alerts_context())
 
 
 @console_view("opsportal.view_console")

@@ -52,6 +52,7 @@ def _import_file(users: dict[str, Any]) -> dict[str, Any]:
 ROUTES = [
     Route("monitoring:dashboard", READ),
     Route("monitoring:dashboard_services", READ),
+    Route("monitoring:dashboard_alerts", READ),
     Route("monitoring:services", {**READ, "outsider": 403}),
     Route("monitoring:service_create", EDIT),
     Route("monitoring:service_create", on_success(EDIT, 302), method="POST", data=_new_service),
