@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import alerting, conf
-from .choices import ACTIVE_DRILL_STATES, ACTIVE_RUN_STATES, DrillState, RunState, Trigger
+from .choices import ACTIVE_DRILL_STATES, DrillState, RunState, Trigger
 from .drills import DrillRefused, enqueue_drill, queue_drill
 from .models import BackupRun, Policy, RestoreDrill
 from .runner import AlreadyRunning, enqueue, queue_run
@@ -38,7 +38,7 @@ def run_due(now: dt.datetime | None = None, *, send: Callable[[BackupRun], None]
     result = DispatchResult()
     with transaction.atomic():
         due = list(
-            Policy.objects.select_for_update(skip_locked=True)
+            Policy.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(enabled=True, next_due_at__lte=now)
             .select_related("source", "destination")
             .order_by("next_due_at")
@@ -148,6 +148,3 @@ def drill_all(*, send: Callable[[RestoreDrill], None] = enqueue_drill) -> dict[s
         send(drill)
         outcome[policy.slug] = f"queued drill #{drill.pk}"
     return outcome
-
-
-__all__ = ["ACTIVE_RUN_STATES", "reap_stale", "retry_cleanups", "reverify_all", "run_due"]

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from . import alerting, conf
 from .choices import ACTIVE_DRILL_STATES, DrillKind, DrillState, RunState, SourceKind
-from .engines.base import Engine, EngineError, RestoreFailed
+from .engines.base import Engine, EngineError
 from .journal import Journal
 from .models import BackupRun, Policy, RestoreDrill
 from .pipeline import read_artifact
@@ -253,17 +253,3 @@ def drill_now(policy: Policy, *, trigger: str, user: Any = None, **kwargs: Any) 
     claimed = claim_drill(drill.pk)
     assert claimed is not None
     return execute_drill(claimed)
-
-
-__all__ = [
-    "DrillCheckFailed",
-    "DrillRefused",
-    "RestoreFailed",
-    "check_target_name",
-    "claim_drill",
-    "drill_now",
-    "enqueue_drill",
-    "execute_drill",
-    "latest_good",
-    "queue_drill",
-]
