@@ -10,11 +10,12 @@ if [ -z "${SECRET_KEY:-}" ] && [ -z "${SECRET_KEY_FILE:-}" ]; then
   export SECRET_KEY_FILE="$DATA_DIR/secret_key"
 fi
 export DEBUG="${DEBUG:-false}" HTTPS="${HTTPS:-false}" PORT="${PORT:-8000}"
+export SITE_URL="${SITE_URL:-http://127.0.0.1:${PORT}}"
 PY=.venv/bin/python
 $PY manage.py migrate --noinput
 $PY manage.py collectstatic --noinput -v 0
 # Content and demo data: each command exists once its issue has built it.
-for cmd in load_runbook seed_demo; do
+for cmd in load_runbook seed_demo seed_backups; do
   if $PY manage.py help "$cmd" >/dev/null 2>&1; then $PY manage.py "$cmd"; fi
 done
 $PY manage.py ensure_admin
