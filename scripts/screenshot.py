@@ -1,12 +1,19 @@
 #!/usr/bin/env python
 """Sign in to a running portal and save full-page screenshots: screenshot.py URL USER PASSWORD OUT.png [PATH ...]."""
+
 from __future__ import annotations
 
 import sys
 
 from playwright.sync_api import sync_playwright
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
 """Browser: sign in, see the dashboard, and be refused an admin page as a viewer."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +10,9 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_admin_signs_in_and_sees_dashboard(page: Any, live_server: Any, sign_in: Any, users: dict[str, Any], tmp_path: Path) -> None:
+def test_admin_signs_in_and_sees_dashboard(
+    page: Any, live_server: Any, sign_in: Any, users: dict[str, Any], tmp_path: Path
+) -> None:
     sign_in(page, users["admin"])
     assert page.url.rstrip("/") == live_server.url
     assert page.locator("h1").first.inner_text() == "Dashboard"
