@@ -26,7 +26,7 @@ def test_editor_acknowledges_an_alert_with_a_note(
     page: Any, live_server: Any, sign_in: Any, users: dict[str, Any], alert: Alert, tmp_path: Path
 ) -> None:
     sign_in(page, users["editor"])
-    page.get_by_role("link", name="Alerts").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Alerts", exact=True).click()
     page.get_by_role("link", name="API is down: HTTP 503").click()
     assert page.get_by_test_id("alert-state").inner_text() == "FIRING"
     assert page.get_by_test_id("runbook").inner_text() == "Service Is Down"
