@@ -14,9 +14,11 @@ class BackupsConfig(AppConfig):
         from opsportal import audit, metrics
         from opsportal.schedule import DefaultEntry, declare
 
+        from . import conf
         from .metrics import BackupCollector, backup_age_hours
         from .models import BackupRun, Destination, Policy, RestoreDrill, Source
 
+        conf.validate()
         audit.register(Source)
         audit.register(Destination)
         audit.register(Policy, exclude={"next_due_at"})

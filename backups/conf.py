@@ -87,3 +87,26 @@ def scratch_dir() -> Path:
     path = Path(str(_get("BACKUP_SCRATCH_DIR", str(Path(settings.DATA_DIR) / "backup-scratch"))))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def validate() -> None:
+    """Read every numeric setting once at start-up, so a malformed value stops the process
+    (ImproperlyConfigured naming the variable) instead of failing the first backup."""
+    for reader in (
+        zstd_threads,
+        zstd_job_size,
+        chunk_size,
+        s3_min_part_size,
+        s3_max_attempts,
+        stale_minutes,
+        queued_minutes,
+        failed_keep_days,
+    ):
+        reader()
+    heartbeat = _get("BACKUP_HEARTBEAT_SECONDS", 5)
+    try:
+        float(heartbeat)
+    except (TypeError, ValueError):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"BACKUP_HEARTBEAT_SECONDS: expected a number, got {heartbeat!r}") from None

@@ -14,10 +14,11 @@ def ready() -> None:
     from opsportal.schedule import DefaultEntry, declare
 
     from . import alert_tasks  # noqa: F401 - registers the Celery tasks
-    from .alerting import AlertsCollector
+    from .alerting import AlertsCollector, validate_settings
     from .collectors import HostMetrics
     from .models import MaintenanceWindow, Metric, NotificationChannel, Silence
 
+    validate_settings()
     audit.register(Metric, exclude={"updated_at"})
     audit.register(
         NotificationChannel,

@@ -72,6 +72,37 @@ def seconds_setting(name: str, default: float) -> float:
     return number
 
 
+# Every tunable of metrics, alerts and notifications with its default. Read once at start-up
+# (validate_settings) so a malformed value stops the process naming the variable.
+INT_SETTINGS = {
+    "ALERT_FLAP_FLIPS": 5,
+    "ALERT_FLAP_MINUTES": 10,
+    "INGEST_MAX_BATCH": 1000,
+    "INGEST_MAX_AGE_DAYS": 7,
+    "METRICS_COLLECT_SECONDS": 60,
+    "METRIC_SAMPLE_RETENTION_DAYS": 14,
+    "PROBE_METRIC_MIN_CHECKS": 10,
+    "NOTIFY_BATCH": 500,
+    "NOTIFY_GROUP_MAX": 50,
+    "NOTIFY_MAX_ATTEMPTS": 8,
+    "NOTIFY_CONCURRENCY": 16,
+}
+SECONDS_SETTINGS = {
+    "NOTIFY_TIMEOUT_SECONDS": 10.0,
+    "NOTIFY_BACKOFF_SECONDS": 30.0,
+    "NOTIFY_BACKOFF_MAX_SECONDS": 3600.0,
+    "NOTIFY_RETRY_AFTER_MAX_SECONDS": 3600.0,
+    "NOTIFY_LEASE_SECONDS": 120.0,
+}
+
+
+def validate_settings() -> None:
+    for name, default in INT_SETTINGS.items():
+        setting(name, default)
+    for name, seconds in SECONDS_SETTINGS.items():
+        seconds_setting(name, seconds)
+
+
 def runbook_url(title: str) -> str | None:
     """Where the runbook with this title will live, once the runbooks page exists (else None)."""
     if not title:

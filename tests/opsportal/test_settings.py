@@ -33,6 +33,11 @@ def _start(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedPro
         ("AXES_FAILURE_LIMIT", "five"),
         ("AXES_FAILURE_LIMIT", "0"),
         ("SITE_URL", "not a url"),
+        ("BACKUP_STALE_MINUTES", "soon"),
+        ("BACKUP_HEARTBEAT_SECONDS", "often"),
+        ("NOTIFY_MAX_ATTEMPTS", "many"),
+        ("NOTIFY_TIMEOUT_SECONDS", "slow"),
+        ("RAW_RETENTION_DAYS", "a week"),
     ],
 )
 def test_malformed_value_names_the_variable(name: str, value: str, tmp_path: Path) -> None:
