@@ -36,7 +36,10 @@ def has_perm(request: HttpRequest, perm: str) -> bool:
         return False
     token: ApiToken | None = getattr(request, "api_token", None)
     if token is not None:
-        return perm in role_permission_names(token.role)
+        # One query per request, however many permissions the view and the page check.
+        if not hasattr(request, "_token_role_perms"):
+            request._token_role_perms = role_permission_names(token.role)  # type: ignore[attr-defined]
+        return perm in request._token_role_perms  # type: ignore[attr-defined]
     return True
 
 

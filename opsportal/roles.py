@@ -127,7 +127,7 @@ def set_role(user: Any, role: str | None) -> None:
 
 
 def role_permission_names(role: str) -> set[str]:
-    """The permission names ("app.codename") held by a role group, cached per process call."""
+    """The permission names ("app.codename") held by a role group (one query; callers cache per request)."""
     return {
         f"{app}.{code}"
         for app, code in Permission.objects.filter(group__name=role).values_list("content_type__app_label", "codename")

@@ -81,3 +81,18 @@ def test_probe_dispatch_records_a_sweep_only_when_something_was_due(users: dict[
     assert report["probed"] == 1 and report["failed"] == 1
     run = JobRun.objects.get(kind="probe sweep")
     assert run.state == "succeeded" and run.stats["probed"] == 1 and "1 failed" in run.summary
+
+
+@pytest.mark.parametrize("kinds", [2, 8])
+def test_jobs_page_query_count_does_not_grow_with_kinds(
+    kinds: int, client_for: Any, django_assert_num_queries: Any
+) -> None:
+    for k in range(kinds):
+        for _ in range(3):
+            log_finished_job(f"job {k}", time.perf_counter(), {"n": k})
+    client = client_for("viewer")
+    client.get(reverse("jobs"))  # warm the session and permission caches
+    with django_assert_num_queries(9):  # the same for 2 and for 8 kinds
+        page = client.get(reverse("jobs"))
+    assert len(page.context["summary"]) == kinds
+    assert all(s["runs_24h"] == 3 and len(s["strip"]) == 3 for s in page.context["summary"])
