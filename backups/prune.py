@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from opsportal import audit
@@ -41,10 +42,13 @@ class PrunePlan:
         )
 
 
-def plan_prune(policy: Policy, now: dt.datetime | None = None) -> PrunePlan:
-    """What retention keeps (with reasons) and deletes for ``policy``; changes nothing."""
-    now = now or timezone.now()
-    good = list(policy.runs.filter(state=RunState.GOOD, started_at__isnull=False).order_by("-started_at", "-pk"))
+def good_runs() -> QuerySet[BackupRun]:
+    """The runs retention counts, newest first (also prefetched for the index page)."""
+    return BackupRun.objects.filter(state=RunState.GOOD, started_at__isnull=False).order_by("-started_at", "-pk")
+
+
+def plan_retention(policy: Policy, good: list[BackupRun]) -> PrunePlan:
+    """Which of ``good`` (from ``good_runs()``) retention keeps, with reasons, and which it deletes."""
     reasons = explain_retention(
         [r.started_at for r in good], daily=policy.keep_daily, weekly=policy.keep_weekly, monthly=policy.keep_monthly
     )
@@ -60,6 +64,13 @@ def plan_prune(policy: Policy, now: dt.datetime | None = None) -> PrunePlan:
             plan.keep.append((run, why))
         else:
             plan.delete.append(run)
+    return plan
+
+
+def plan_prune(policy: Policy, now: dt.datetime | None = None) -> PrunePlan:
+    """What retention keeps (with reasons) and deletes for ``policy``; changes nothing."""
+    now = now or timezone.now()
+    plan = plan_retention(policy, list(good_runs().filter(policy=policy)))
     cutoff = now - dt.timedelta(days=conf.failed_keep_days())
     plan.expired_failed = list(policy.runs.filter(state=RunState.FAILED, created_at__lt=cutoff, cleanup={}))
     return plan

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import Prefetch, ProtectedError, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -25,11 +25,11 @@ from opsportal.models import AuditRecord
 
 from . import conf
 from .choices import ACTIVE_RUN_STATES, DrillKind, RunState, Trigger
-from .drills import DrillRefused, enqueue_drill, latest_good, queue_drill
+from .drills import DrillRefused, enqueue_drill, queue_drill
 from .forms import DestinationForm, PolicyForm, RestoreForm, SourceForm
 from .metrics import age_badge
 from .models import BackupRun, Destination, Policy, RestoreDrill, Source
-from .prune import apply_prune, plan_prune
+from .prune import apply_prune, good_runs, plan_prune, plan_retention
 from .runner import AlreadyRunning, enqueue, queue_run
 from .svg import retention_timeline, step_bars
 
@@ -56,17 +56,30 @@ class PolicyStatus:
         return self.last_run is not None and self.last_run.state in ACTIVE_RUN_STATES
 
 
+def with_status(policies: QuerySet[Policy]) -> QuerySet[Policy]:
+    """``policies`` with what ``status_for`` reads, fetched in a fixed number of queries."""
+    return policies.select_related("source", "destination").prefetch_related(
+        Prefetch("runs", queryset=good_runs(), to_attr="good_runs"),
+        Prefetch("runs", queryset=BackupRun.objects.all()[:1], to_attr="latest_runs"),
+        Prefetch("drills", queryset=RestoreDrill.objects.filter(kind=DrillKind.DRILL)[:1], to_attr="latest_drills"),
+    )
+
+
 def status_for(policy: Policy, *, compact: bool = False, now: dt.datetime | None = None) -> PolicyStatus:
+    """The status of a policy fetched through ``with_status``."""
     now = now or timezone.now()
-    last_good = latest_good(policy)
+    good: list[BackupRun] = policy.good_runs  # type: ignore[attr-defined]
+    last_good = good[0] if good else None
     age = last_good.age_hours(now) if last_good else None
     badge, label = age_badge(age)
-    plan = plan_prune(policy, now)
+    plan = plan_retention(policy, good)
+    latest_runs: list[BackupRun] = policy.latest_runs  # type: ignore[attr-defined]
+    latest_drills: list[RestoreDrill] = policy.latest_drills  # type: ignore[attr-defined]
     return PolicyStatus(
         policy=policy,
         last_good=last_good,
-        last_run=policy.runs.first(),
-        last_drill=policy.drills.filter(kind=DrillKind.DRILL).first(),
+        last_run=latest_runs[0] if latest_runs else None,
+        last_drill=latest_drills[0] if latest_drills else None,
         age_hours=age,
         badge=badge,
         badge_label=label,
@@ -85,8 +98,7 @@ def _partial(request: HttpRequest) -> bool:
 
 @console_view(VIEW)
 def index(request: HttpRequest) -> HttpResponse:
-    policies = Policy.objects.select_related("source", "destination")
-    statuses = [status_for(p, compact=True) for p in policies]
+    statuses = [status_for(p, compact=True) for p in with_status(Policy.objects.all())]
     context = {
         "statuses": statuses,
         "recent_runs": BackupRun.objects.select_related("policy", "destination")[:12],
@@ -101,7 +113,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @console_view(VIEW)
 def policy_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    policy = get_object_or_404(Policy.objects.select_related("source", "destination"), slug=slug)
+    policy = get_object_or_404(with_status(Policy.objects.all()), slug=slug)
     runs = Paginator(policy.runs.select_related("destination"), 30).get_page(request.GET.get("page"))
     upcoming, moment = [], timezone.now()
     for _ in range(3):

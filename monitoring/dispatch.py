@@ -154,9 +154,11 @@ def probe_claimed(
         batch_size=1000,
     )
     now = timezone.now()
+    skipped: list[int] = []
     for service, outcome in zip(services, outcomes, strict=True):
         if outcome.skipped:
             report.skipped += 1
+            skipped.append(service.pk)
             continue
         report.probed += 1
         report.failed += 0 if outcome.ok else 1
@@ -169,6 +171,8 @@ def probe_claimed(
         if flip is not None:
             report.flips.append(flip)
         report.rows.append((service, outcome))
+    if skipped:  # cut short by the deadline: due now, so the next dispatcher tick probes them in full
+        Service.objects.filter(pk__in=skipped, next_due_at__gt=now).update(next_due_at=now)
     release(token)  # skipped services and any row whose result could not be written
     report.total_seconds = time.perf_counter() - started
     if report.probed:
@@ -182,9 +186,15 @@ def run_due(*, limit: int = DEFAULT_BATCH, concurrency: int | None = None) -> Sw
     return probe_claimed(services, token, concurrency=concurrency)
 
 
-def probe_now(services: list[Service], *, concurrency: int | None = None) -> SweepReport:
-    """Probe the given services immediately, outside their schedule (console, command)."""
+def probe_now(
+    services: list[Service], *, concurrency: int | None = None, deadline: float | None = None
+) -> SweepReport:
+    """Probe the given services immediately, outside their schedule (console, command).
+
+    With a ``deadline`` shorter than a probe's timeout, a probe still running when it passes is
+    skipped (no result) and left due now, for the dispatcher to run with the full timeout.
+    """
     token, won, busy = claim(services)
-    report = probe_claimed(won, token, advance_schedule=False, concurrency=concurrency)
+    report = probe_claimed(won, token, advance_schedule=False, concurrency=concurrency, deadline=deadline)
     report.busy = [s.slug for s in busy]
     return report

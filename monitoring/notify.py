@@ -23,6 +23,7 @@ import datetime as dt
 import email.utils
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -32,7 +33,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import apprise
 import requests
@@ -71,18 +72,57 @@ LABELS = {
 
 # Channel URLs --------------------------------------------------------------------------------
 
+_in_use = threading.local()
+_URL = re.compile(r"\b([a-z][a-z0-9+.-]{1,20})://\S+", re.IGNORECASE)
+
+
+class _HideChannelUrls(logging.Filter):
+    """Apprise logs the URLs it handles ("Unparseable URL slack://…", debug dumps of every token).
+
+    Its debug lines are dropped; in the others any URL and every piece of the channel URL this
+    thread is using are blanked, so a channel's secret never reaches a log.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.INFO:
+            return False
+        message = _URL.sub(r"\1://…", record.getMessage())
+        for piece in getattr(_in_use, "pieces", ()):
+            message = message.replace(piece, "…")
+        record.msg, record.args = message, None
+        return True
+
+
+logging.getLogger("apprise").addFilter(_HideChannelUrls())
+
+
+@contextlib.contextmanager
+def _using(url: str) -> Iterator[None]:
+    """While Apprise handles ``url`` in this thread, keep its pieces (tokens, password, path) out of logs."""
+    rest = url.split("://", 1)[-1]
+    pieces = {rest, *re.split(r"[/?&=@:#,]+", rest)}
+    pieces |= {unquote(p) for p in pieces}
+    _in_use.pieces = sorted((p for p in pieces if len(p) >= 4), key=len, reverse=True)
+    try:
+        yield
+    finally:
+        _in_use.pieces = ()
+
 
 def validate_apprise_url(url: str) -> None:
     """Refuse a URL Apprise cannot use; the message never repeats the URL."""
     if not url or any(ord(ch) < 32 for ch in url):
         raise ValidationError("Give an Apprise URL such as slack://…, ntfys://… or json://host/path.")
-    if apprise.Apprise.instantiate(url) is None:
+    with _using(url):
+        plugin = apprise.Apprise.instantiate(url)
+    if plugin is None:
         raise ValidationError("Apprise does not recognise this URL; check the scheme and its parts.")
 
 
 def mask_url(url: str) -> str:
     """What may be shown of an Apprise URL: scheme and (privacy-masked) host, never path or query."""
-    plugin = apprise.Apprise.instantiate(url) if url else None
+    with _using(url):
+        plugin = apprise.Apprise.instantiate(url) if url else None
     private = plugin.url(privacy=True) if plugin is not None else url
     parts = urlsplit(private)
     host = parts.netloc.rsplit("@", 1)[-1] if "@" in parts.netloc else parts.netloc
@@ -173,22 +213,23 @@ def deliver(channel: NotificationChannel, title: str, body: str, notify_type: st
             if not result.ok:
                 result.error = "the mail backend sent nothing"
         else:
-            plugin = apprise.Apprise.instantiate(channel.url)
+            with _using(channel.url):
+                plugin = apprise.Apprise.instantiate(channel.url)
+                if plugin is not None:
+                    plugin.socket_connect_timeout = timeout
+                    plugin.socket_read_timeout = timeout
+                    with _record_responses() as records:
+                        result.ok = bool(plugin.notify(body=body, title=title, notify_type=notify_type))
             if plugin is None:
                 result.error = "Apprise does not recognise the channel URL"
-            else:
-                plugin.socket_connect_timeout = timeout
-                plugin.socket_read_timeout = timeout
-                with _record_responses() as records:
-                    result.ok = bool(plugin.notify(body=body, title=title, notify_type=notify_type))
-                if records:
-                    status, retry_after, exc_name = records[-1]
-                    result.status_code = status
-                    result.retry_after = parse_retry_after(retry_after)
-                    if not result.ok:
-                        result.error = f"HTTP {status}" if status else f"could not connect ({exc_name})"
-                elif not result.ok:
-                    result.error = "the service refused the notification"
+            elif records:
+                status, retry_after, exc_name = records[-1]
+                result.status_code = status
+                result.retry_after = parse_retry_after(retry_after)
+                if not result.ok:
+                    result.error = f"HTTP {status}" if status else f"could not connect ({exc_name})"
+            elif not result.ok:
+                result.error = "the service refused the notification"
     except Exception as exc:  # noqa: BLE001 - a transport failure is recorded, not raised
         log.warning("notification to channel %s failed: %s", channel.pk, type(exc).__name__)
         result.ok = False

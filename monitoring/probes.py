@@ -60,6 +60,7 @@ class ProbeSpec:
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     secret_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     missing_env: tuple[str, ...] = ()
+    invalid_env: tuple[str, ...] = ()  # variables whose value cannot be sent as a header value
     accepted: tuple[tuple[int, int], ...] = ((200, 299),)
     expect_json_path: str = ""
     expect_json_value: str = ""
@@ -83,11 +84,16 @@ class ProbeSpec:
         env = os.environ if environ is None else environ
         secrets: dict[str, str] = {}
         missing: list[str] = []
+        invalid: list[str] = []
         for header, var in (service.secret_headers or {}).items():
-            if env.get(var):
-                secrets[header] = env[var]
-            else:
+            # Surrounding whitespace (a CRLF .env file, a secret file's final newline) is no part of a value.
+            value = env.get(var, "").strip()
+            if not value:
                 missing.append(var)
+            elif not _header_value_ok(value):
+                invalid.append(var)  # refused here: httpx would echo the value in its error text
+            else:
+                secrets[header] = value
         dsn = ""
         if service.check_type == CheckType.POSTGRES and service.dsn_env:
             dsn = env.get(service.dsn_env, "")
@@ -103,6 +109,7 @@ class ProbeSpec:
             headers=dict(service.headers or {}),
             secret_headers=secrets,
             missing_env=tuple(missing),
+            invalid_env=tuple(invalid),
             accepted=tuple(parse_status_codes(service.accepted_statuses or "200-299")),
             expect_json_path=service.expect_json_path,
             expect_json_value=service.expect_json_value,
@@ -118,6 +125,11 @@ class ProbeSpec:
             dsn_env=service.dsn_env,
             priority=priority,
         )
+
+
+def _header_value_ok(value: str) -> bool:
+    """Whether ``value`` can be sent as an HTTP header value: visible ASCII, spaces and tabs only."""
+    return all(" " <= ch <= "~" or ch == "\t" for ch in value)
 
 
 @dataclass
@@ -448,6 +460,14 @@ async def probe_one(spec: ProbeSpec, pool: ClientPool) -> ProbeOutcome:
     if spec.missing_env:
         names = ", ".join(sorted(set(spec.missing_env)))
         return ProbeOutcome(spec.service_id, checked_at, ok=False, error=f"environment variable not set: {names}")
+    if spec.invalid_env:
+        names = ", ".join(sorted(set(spec.invalid_env)))
+        return ProbeOutcome(
+            spec.service_id,
+            checked_at,
+            ok=False,
+            error=f"environment variable holds control or non-ASCII characters, not a header value: {names}",
+        )
     started = time.perf_counter()
     try:
         async with asyncio.timeout(spec.timeout):

@@ -20,6 +20,7 @@ from ..charts import Cell, LatencyPoint, latency_chart, ms, percent, uptime_bar
 from ..dispatch import probe_now
 from ..forms import ImportForm, ServiceFilterForm, ServiceForm
 from ..models import CheckRollup, Resolution, Service, Tag
+from ..probes import SWEEP_GRACE_SECONDS
 from ..rollups import floor_time, stats_from_rows, window_start
 from ..services_io import export_services, import_services
 
@@ -27,6 +28,9 @@ RECENT_RESULTS = 30
 DAY_TABLE = 10
 RECENT_FLIPS = 20
 UPTIME_DAYS = 30
+# "Probe now" holds a web worker while it waits; gunicorn kills a worker silent for 30 s (its default).
+# A probe still running after this long is left to the dispatcher, which gives it its full timeout.
+PROBE_NOW_WAIT_SECONDS = 20.0
 
 
 @console_view("monitoring.view_service")
@@ -182,14 +186,26 @@ def service_delete(request: HttpRequest, slug: str) -> HttpResponse:
 
 @console_view("monitoring.run_probe", methods=("POST",))
 def service_probe(request: HttpRequest, slug: str) -> HttpResponse:
-    """Probe one service right now (bounded by its own timeout); audited."""
+    """Probe one service right now (waiting at most PROBE_NOW_WAIT_SECONDS); audited."""
     service = get_object_or_404(Service, slug=slug)
     if not service.enabled:
         messages.error(request, f"{service.name} is paused; enable it to probe it.")
         return redirect("monitoring:service", slug=slug)
-    report = probe_now([service])
+    report = probe_now([service], deadline=min(service.timeout_seconds + SWEEP_GRACE_SECONDS, PROBE_NOW_WAIT_SECONDS))
     if report.busy:
         messages.warning(request, f"{service.name} is being probed by a worker right now; see its result below.")
+        return redirect("monitoring:service", slug=slug)
+    if report.skipped:
+        audit.record(
+            AuditRecord.Action.ACTION,
+            service,
+            summary=f"probed now: no answer within {PROBE_NOW_WAIT_SECONDS:g} s, handed to the dispatcher",
+        )
+        messages.warning(
+            request,
+            f"{service.name} did not answer within {PROBE_NOW_WAIT_SECONDS:g} s. The probe worker runs it next, "
+            f"with its full {service.timeout_seconds:g} s timeout; its result appears below.",
+        )
         return redirect("monitoring:service", slug=slug)
     _service, outcome = report.rows[0] if report.rows else (service, None)
     service.refresh_from_db()

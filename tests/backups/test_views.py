@@ -203,3 +203,48 @@ def test_one_click_self_backup_of_the_portal(client_for: Any, settings: Any) -> 
     assert policy.destination.path == str(Path(settings.DATA_DIR) / "backups")
     client.post(reverse("backups:protect_portal"))
     assert Policy.objects.filter(slug="ops-portal").count() == 1  # idempotent
+
+
+def _policies_with_history(make_policy: Any, count: int) -> None:
+    """``count`` policies, each with good runs over several days, a failed run and a drill."""
+    now = timezone.now()
+    for _ in range(count):
+        policy = make_policy()
+        for day in range(4):
+            started = now - dt.timedelta(days=day, hours=1)
+            BackupRun.objects.create(
+                policy=policy,
+                destination=policy.destination,
+                source_kind="postgres",
+                state=RunState.GOOD,
+                created_at=started,
+                started_at=started,
+                bytes_out=1000,
+            )
+        BackupRun.objects.create(
+            policy=policy, destination=policy.destination, source_kind="postgres", state=RunState.FAILED, error="x"
+        )
+        RestoreDrill.objects.create(policy=policy, state="passed", target_name="drill_x")
+
+
+def test_index_and_setup_queries_do_not_grow_with_policies(
+    client_for: Any, make_policy: Any, django_assert_max_num_queries: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for("admin")
+    counts = {}
+    for total in (1, 6):
+        _policies_with_history(make_policy, total - Policy.objects.count())
+        for name in ("backups:index", "backups:setup"):
+            with CaptureQueriesContext(connection) as ctx:
+                page = client.get(reverse(name)).content.decode()
+            assert page.count("/backups/policies/") >= total
+            counts[name, total] = len(ctx.captured_queries)
+    assert counts["backups:index", 6] == counts["backups:index", 1], counts
+    assert counts["backups:setup", 6] == counts["backups:setup", 1], counts
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("backups:index")).content.decode()
+    # The prefetched values are the right ones: last run failed, four good runs kept.
+    assert page.count("4 kept") == 6 and page.count('badge st-failed">failed') >= 6

@@ -143,6 +143,15 @@ def test_secret_headers_are_sent_to_the_origin_only_and_never_shown(target: Any)
     missing = one(ProbeSpec.from_service(FakeService, environ={}))
     assert missing.error == "environment variable not set: HEALTH_TOKEN"
     assert "s3cret" not in missing.error
+    # A value read with its line end (a CRLF .env file, a secret file) is sent without it.
+    assert one(ProbeSpec.from_service(FakeService, environ={"HEALTH_TOKEN": "Bearer s3cret-value\r\n"})).ok
+    # A value that cannot be a header value fails naming the variable: httpx would have echoed it.
+    for bad in ("Bearer s3cret\nX-Injected: 1", "Bearer s3cret\x00", "Bearer s3cr\u00e9t"):
+        outcome = one(ProbeSpec.from_service(FakeService, environ={"HEALTH_TOKEN": bad}))
+        assert not outcome.ok
+        assert outcome.error == (
+            "environment variable holds control or non-ASCII characters, not a header value: HEALTH_TOKEN"
+        )
 
 
 def test_secret_header_is_not_forwarded_to_another_origin_on_redirect() -> None:
