@@ -186,9 +186,7 @@ def run_due(*, limit: int = DEFAULT_BATCH, concurrency: int | None = None) -> Sw
     return probe_claimed(services, token, concurrency=concurrency)
 
 
-def probe_now(
-    services: list[Service], *, concurrency: int | None = None, deadline: float | None = None
-) -> SweepReport:
+def probe_now(services: list[Service], *, concurrency: int | None = None, deadline: float | None = None) -> SweepReport:
     """Probe the given services immediately, outside their schedule (console, command).
 
     With a ``deadline`` shorter than a probe's timeout, a probe still running when it passes is

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
@@ -106,6 +107,34 @@ def test_probe_now_records_a_result_and_an_audit_record(client_for: Callable[[st
     assert record.actor_name == users["editor"].username
     assert record.summary.startswith("probed now: failed, HTTP 503")
     assert Service.objects.get(slug="api").status == ServiceStatus.DOWN
+
+
+def test_probe_now_on_a_hanging_target_waits_a_bounded_time_then_hands_over(
+    client_for: Callable[[str], Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.utils import timezone
+
+    from monitoring.views import services as service_views
+
+    monkeypatch.setattr(service_views, "PROBE_NOW_WAIT_SECONDS", 0.5)
+    with serve() as target:
+        service = make_service(
+            "api",
+            url=target.url("/hang"),
+            timeout_seconds=30.0,
+            interval_seconds=300,
+            next_due_at=timezone.now() + dt.timedelta(minutes=4),  # not due: only the button probes it
+        )
+        response = client_for("editor").post(reverse("monitoring:service_probe", args=["api"]), follow=True)
+    assert "Api did not answer within 0.5 s. The probe worker runs it next, with its full 30 s timeout" in (
+        response.content.decode()
+    )
+    assert not CheckResult.objects.exists()  # cut short: no "failed" result for a probe that did not end
+    service.refresh_from_db()
+    assert service.claim_token == "" and service.claimed_until is None
+    assert service.next_due_at <= timezone.now()  # the dispatcher's next tick claims it
+    record = AuditRecord.objects.get(action=AuditRecord.Action.ACTION, object_type="monitoring.service")
+    assert record.summary == "probed now: no answer within 0.5 s, handed to the dispatcher"
 
 
 def test_editing_config_never_overwrites_state_written_by_a_probe(client_for: Callable[[str], Client]) -> None:
