@@ -77,23 +77,31 @@ _URL = re.compile(r"\b([a-z][a-z0-9+.-]{1,20})://\S+", re.IGNORECASE)
 
 
 class _HideChannelUrls(logging.Filter):
-    """Apprise logs the URLs it handles ("Unparseable URL slack://…", debug dumps of every token).
+    """Apprise logs the URLs it handles ("Unparseable URL slack://…", debug dumps of every token),
+    and urllib3 the request path at debug level.
 
-    Its debug lines are dropped; in the others any URL and every piece of the channel URL this
-    thread is using are blanked, so a channel's secret never reaches a log.
+    Below ``floor`` a line is dropped; in the others any URL and every piece of the channel URL
+    this thread is using are blanked, so a channel's secret never reaches a log.
     """
 
+    def __init__(self, floor: int = logging.NOTSET, *, any_url: bool = False) -> None:
+        super().__init__()
+        self.floor, self.any_url = floor, any_url
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.INFO:
+        if record.levelno < self.floor:
             return False
-        message = _URL.sub(r"\1://…", record.getMessage())
-        for piece in getattr(_in_use, "pieces", ()):
-            message = message.replace(piece, "…")
-        record.msg, record.args = message, None
+        pieces = getattr(_in_use, "pieces", ())
+        if pieces or self.any_url:
+            message = _URL.sub(r"\1://…", record.getMessage()) if self.any_url else record.getMessage()
+            for piece in pieces:
+                message = message.replace(piece, "…")
+            record.msg, record.args = message, None
         return True
 
 
-logging.getLogger("apprise").addFilter(_HideChannelUrls())
+logging.getLogger("apprise").addFilter(_HideChannelUrls(logging.INFO, any_url=True))
+logging.getLogger("urllib3.connectionpool").addFilter(_HideChannelUrls())
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ receiver is down arrives once it is back; Retry-After is honoured; giving up; re
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from collections import Counter
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
@@ -242,3 +244,39 @@ def test_send_test_records_the_outcome(receiver: Receiver) -> None:
     assert bad.last_test_ok is False and bad.last_test_at is not None
     assert "[TEST]" in receiver.received[0]["title"]
     assert timezone.now() - good.created_at < dt.timedelta(minutes=1)
+
+
+@pytest.mark.django_db
+def test_channel_urls_never_reach_a_log_line_or_attempt_row(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Apprise logs the URLs it handles (even at error level); no piece of a channel's secret may come out."""
+    caplog.set_level(1)
+    logging.getLogger("apprise").setLevel(1)
+    try:
+        for typo in ("bogus://hunter2-typo-token", "slack://BadSlackToken99", "jsons://user:pw-9876@"):
+            with pytest.raises(ValidationError):
+                notify.validate_apprise_url(typo)
+        secret_path = "ops:pw-5432@127.0.0.1:{port}/hook/path-secret-77?token=q-secret-88"
+        down = apprise_channel("down", "json://" + secret_path.format(port=free_port()))
+        refused = apprise_channel("refused", receiver.url("answer-secret-66"))
+        receiver.responses = [(500, {})] * 4
+        for channel in (down, refused):
+            assert not notify.send_test(channel).ok
+        raise_alert("service:api:down", summary="API is down", source="monitoring")
+        notify.run_once()
+    finally:
+        logging.getLogger("apprise").setLevel(logging.NOTSET)
+    assert any(r.name == "apprise" and r.levelno >= logging.WARNING for r in caplog.records)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    stored = " ".join(
+        [
+            *NotificationAttempt.objects.values_list("error", flat=True),
+            *NotificationChannel.objects.values_list("last_test_error", flat=True),
+            *NotificationChannel.objects.values_list("url_masked", flat=True),
+        ]
+    )
+    assert NotificationAttempt.objects.filter(ok=False).count() == 2
+    for secret in ("hunter2-typo-token", "BadSlackToken99", "pw-9876", "pw-5432", "path-secret-77", "q-secret-88"):
+        assert secret not in logged and secret not in stored, secret
+    assert "answer-secret-66" not in logged and "answer-secret-66" not in stored
