@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -314,3 +316,33 @@ def test_prometheus_metrics_report_open_alerts_and_backlog(client: Client) -> No
     assert 'opsportal_alerts_open{severity="critical",state="firing"} 1.0' in text
     assert 'opsportal_alerts_open{severity="warning",state="firing"} 1.0' in text
     assert "opsportal_notifications_pending 2.0" in text
+
+
+def _queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx)
+
+
+def test_alerts_list_and_detail_take_the_same_queries_for_3_or_20_alerts(
+    client_for: Any, users: dict[str, Any], receiver: Receiver
+) -> None:
+    """No query per row: services, actors, channels and attempts are read with their alerts."""
+    viewer = client_for("viewer")
+    apprise_channel("a", receiver.url("a"))
+    apprise_channel("b", receiver.url("b"))
+    counts = []
+    for first, last in ((0, 3), (3, 20)):
+        for n in range(first, last):
+            alert = raise_alert(f"k{n}", summary=f"a{n}", source="test", service=make_service(f"s{n}", name=f"S{n}"))
+            acknowledge(alert, users["editor"], "looking")
+            for _ in range(n % 5 + 1):  # the last alert of each round has a longer timeline
+                alert.comment(users["admin"], "a comment")
+        notify.drain()
+        counts.append(
+            (
+                _queries(viewer, reverse("monitoring:alerts") + "?state=all"),
+                _queries(viewer, reverse("monitoring:alert", kwargs={"pk": alert.pk})),
+            )
+        )
+    assert counts[0] == counts[1]
