@@ -126,3 +126,15 @@ def test_portal_database_drill_runs_migrate_check(
     assert drill.state == "passed", drill.error
     step = next(s for s in drill.steps if s["name"] == "migrate")
     assert step["ok"] and step["detail"] == "no unapplied migrations"
+
+
+def test_a_run_and_a_drill_are_audited_once_not_per_progress_update(good_run: BackupRun, pg_policy: Any) -> None:
+    from opsportal.models import AuditRecord
+
+    drill = drill_now(pg_policy, trigger=Trigger.SCHEDULE)
+    assert drill.state == "passed" and len(drill.steps) > 3 and good_run.log.count("\n") > 5
+    for obj, label in ((good_run, "backups.backuprun"), (drill, "backups.restoredrill")):
+        actions = list(
+            AuditRecord.objects.filter(object_type=label, object_id=str(obj.pk)).values_list("action", flat=True)
+        )
+        assert actions == ["create"], (label, actions)
