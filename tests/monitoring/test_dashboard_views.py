@@ -22,6 +22,8 @@ pytestmark = pytest.mark.django_db
 DASHBOARD_QUERIES = 15  # + open-alert counts and the most urgent alerts
 PARTIAL_QUERIES = 9
 SERVICE_PAGE_QUERIES = 12
+SERVICES_LIST_QUERIES = 8  # constant: parents joined, tags prefetched
+SERVICES_API_QUERIES = 9  # constant: tags prefetched, window figures in one pass
 
 
 def populate(n: int) -> list[Service]:
@@ -178,3 +180,21 @@ def test_worst_services_come_first_and_pictures_are_server_rendered_svg(client_f
     assert row.count("<rect") == 1 and '<rect class="cell-down"' in row  # 90% uptime this hour
     assert "90% of 10 checks" in row and '<path class="cell-none"' in row
     assert '<polyline class="line-p95"' in row or '<circle class="line-p95"' in row
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_services_list_page_and_api_query_counts_do_not_grow_with_services(
+    n: int, client_for: Callable[[str], Client], django_assert_num_queries: Any
+) -> None:
+    services = populate(n)
+    Service.objects.filter(pk__in=[s.pk for s in services[1:]]).update(parent=services[0])
+    client = client_for("viewer")
+    with django_assert_num_queries(SERVICES_LIST_QUERIES):
+        response = client.get(reverse("monitoring:services"))
+    assert response.status_code == 200
+    assert response.content.count(b"under Service 000") == n - 1
+    assert response.content.count(b'class="tag"') == n
+    with django_assert_num_queries(SERVICES_API_QUERIES):
+        api = client.get(reverse("monitoring:api_services"))
+    assert api.status_code == 200
+    assert all(len(row["tags"]) == 1 for row in api.json()["results"])
