@@ -409,18 +409,16 @@ async def probe_tcp(spec: ProbeSpec) -> ProbeOutcome:
     )
 
 
-def _postgres_reason(exc: BaseException, dsn: str) -> str:
+def _postgres_reason(exc: BaseException, dsn: str, dsn_env: str) -> str:
     """First line of a psycopg error, with the connection URL and password taken out."""
-    text = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-    secrets = [dsn]
-    try:
-        from psycopg.conninfo import conninfo_to_dict
+    from psycopg.conninfo import conninfo_to_dict
 
+    try:
         password = conninfo_to_dict(dsn).get("password")
-        if password:
-            secrets.append(str(password))
-    except Exception:  # noqa: BLE001 - an unparsable DSN is reported by connect() itself
-        log.debug("could not parse the DSN to hide its password")
+    except Exception:  # noqa: BLE001 - libpq's parse errors quote the offending part, which may be the password
+        return f"PostgreSQL: {dsn_env or 'the environment variable'} does not hold a valid connection string"
+    text = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+    secrets = [dsn, str(password or "")]
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
@@ -442,7 +440,7 @@ async def probe_postgres(spec: ProbeSpec) -> ProbeOutcome:
         finally:
             await conn.close()
     except (psycopg.Error, OSError) as exc:
-        return ProbeOutcome(spec.service_id, checked_at, ok=False, error=_postgres_reason(exc, spec.dsn))
+        return ProbeOutcome(spec.service_id, checked_at, ok=False, error=_postgres_reason(exc, spec.dsn, spec.dsn_env))
     latency_ms = (time.perf_counter() - started) * 1000.0
     if row != (1,):
         return ProbeOutcome(spec.service_id, checked_at, ok=False, error="PostgreSQL: SELECT 1 did not return 1")

@@ -211,6 +211,10 @@ def test_postgres_select_1_and_a_failure_that_does_not_show_the_password() -> No
     failed = one(ProbeSpec(1, check_type=CheckType.POSTGRES, dsn=bad, dsn_env="X", timeout=5))
     assert not failed.ok and failed.error.startswith("PostgreSQL: ")
     assert "hunter2" not in failed.error
+    # libpq quotes the part of a connection string it cannot parse: here, the password.
+    for unparsable in ("postgresql://bob:hunter2%ZZ@127.0.0.1:5432/db", "postgresql://bob:hunter2%00@127.0.0.1/db"):
+        failed = one(ProbeSpec(1, check_type=CheckType.POSTGRES, dsn=unparsable, dsn_env="ORDERS_DSN", timeout=5))
+        assert failed.error == "PostgreSQL: ORDERS_DSN does not hold a valid connection string"
 
 
 def test_compressed_bodies_are_decoded_within_the_limit() -> None:
