@@ -68,8 +68,10 @@ def _sparks(metric_rows: list[tuple[Metric, dict[str, Any]]], now: dt.datetime) 
 def metrics(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     catalog = list(Metric.objects.all())
+    by_pk = {m.pk: m for m in catalog}
     series_by_metric: dict[int, list[MetricSeries]] = defaultdict(list)
     for s in MetricSeries.objects.select_related("service"):
+        s.metric = by_pk[s.metric_id]  # its staleness limit is read per row: no query per series
         series_by_metric[s.metric_id].append(s)
     table, spark_rows = [], []
     for metric in catalog:

@@ -346,3 +346,14 @@ def test_alerts_list_and_detail_take_the_same_queries_for_3_or_20_alerts(
             )
         )
     assert counts[0] == counts[1]
+
+
+def test_metrics_page_takes_the_same_queries_for_2_or_12_series(client_for: Any) -> None:
+    """No query per series (its metric's staleness limit is read with the catalog)."""
+    memory = Metric.objects.get(key="memory_usage")
+    viewer = client_for("viewer")
+    counts = []
+    for hosts in (2, 12):
+        record_samples([SampleIn(memory.pk, f"host:web{n}", 50.0 + n, timezone.now()) for n in range(hosts)])
+        counts.append(_queries(viewer, reverse("monitoring:metrics")))
+    assert counts[0] == counts[1]
