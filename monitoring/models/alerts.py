@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from ..choices import AlertEventKind, AlertState, Severity
@@ -105,9 +105,6 @@ class Alert(models.Model):
 
     def comment(self, actor: Any, note: str) -> AlertEvent:
         return AlertEvent.objects.create(alert=self, kind=AlertEventKind.COMMENT, actor=actor, note=note[:2000])
-
-    def count_notification(self) -> None:
-        Alert.objects.filter(pk=self.pk).update(notification_count=F("notification_count") + 1)
 
 
 class AlertEvent(models.Model):
