@@ -102,8 +102,9 @@ class PostgresEngine:
         return self.source.get("dbname") or self.source.get("user") or "postgres"
 
     def scrub(self, text: str) -> str:
+        # Also the URL-quoted form: ``target_url`` puts the password into a URL for migrate --check.
         for secret in self.secrets:
-            text = text.replace(secret, "***")
+            text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
         return text
 
     def _env(self, params: dict[str, str], **overrides: str) -> dict[str, str]:

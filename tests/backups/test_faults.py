@@ -194,3 +194,14 @@ def test_reaper_fails_a_run_whose_worker_died(pg_policy: Any) -> None:
     # A fresh run is possible again.
     with contextlib.suppress(runner.AlreadyRunning):
         assert runner.queue_run(pg_policy, trigger=Trigger.SCHEDULE).state == RunState.QUEUED
+
+
+def test_scrub_hides_the_password_also_in_url_quoted_form() -> None:
+    from backups.engines.postgres import PostgresEngine
+
+    password = "p@ss/w:rd%"
+    engine = PostgresEngine(url=f"host=127.0.0.1 user=shop dbname=shop password='{password}'")
+    url = engine.target_url("drill_scratch")  # the URL migrate --check gets
+    assert password not in url and "p%40ss" in url
+    text = engine.scrub(f"could not connect with {url} (password {password})")
+    assert "p%40ss" not in text and password not in text and text.count("***") == 2
