@@ -33,16 +33,16 @@ def _safe(fn: Any, *args: Any, **kwargs: Any) -> None:
         log.exception("could not update alert %s", args[0] if args else "?")
 
 
-def run_failed(slug: str, run_id: int, reason: str, url: str) -> None:
+def _raise(key: str, summary: str, runbook: str, details: dict[str, Any]) -> None:
+    # Every backup alert is critical: a backup that failed or cannot be restored is data at risk.
     _safe(
-        raise_alert,
-        failed_key(slug),
-        summary=f"Backup of {slug} failed: {reason}"[:300],
-        source="backups",
-        severity="critical",
-        details={"policy": slug, "run": run_id, "reason": reason, "url": url},
-        runbook=RUNBOOK_BACKUPS,
+        raise_alert, key, summary=summary[:300], source="backups", severity="critical", details=details, runbook=runbook
     )
+
+
+def run_failed(slug: str, run_id: int, reason: str, url: str) -> None:
+    details = {"policy": slug, "run": run_id, "reason": reason, "url": url}
+    _raise(failed_key(slug), f"Backup of {slug} failed: {reason}", RUNBOOK_BACKUPS, details)
 
 
 def run_succeeded(slug: str, run_id: int) -> None:
@@ -50,15 +50,8 @@ def run_succeeded(slug: str, run_id: int) -> None:
 
 
 def verify_failed(slug: str, run_id: int, reason: str, url: str) -> None:
-    _safe(
-        raise_alert,
-        verify_key(slug),
-        summary=f"A stored backup of {slug} failed verification: {reason}"[:300],
-        source="backups",
-        severity="critical",
-        details={"policy": slug, "run": run_id, "reason": reason, "url": url},
-        runbook=RUNBOOK_BACKUPS,
-    )
+    details = {"policy": slug, "run": run_id, "reason": reason, "url": url}
+    _raise(verify_key(slug), f"A stored backup of {slug} failed verification: {reason}", RUNBOOK_BACKUPS, details)
 
 
 def verify_succeeded(slug: str, checked: int) -> None:
@@ -66,15 +59,8 @@ def verify_succeeded(slug: str, checked: int) -> None:
 
 
 def drill_failed(slug: str, drill_id: int, reason: str, url: str) -> None:
-    _safe(
-        raise_alert,
-        drill_key(slug),
-        summary=f"Restore drill of {slug} failed: {reason}"[:300],
-        source="backups",
-        severity="critical",
-        details={"policy": slug, "drill": drill_id, "reason": reason, "url": url},
-        runbook=RUNBOOK_DRILL,
-    )
+    details = {"policy": slug, "drill": drill_id, "reason": reason, "url": url}
+    _raise(drill_key(slug), f"Restore drill of {slug} failed: {reason}", RUNBOOK_DRILL, details)
 
 
 def drill_passed(slug: str, drill_id: int) -> None:
