@@ -6,13 +6,17 @@ from typing import Any
 
 from celery import shared_task
 
+from opsportal.jobs import record_job
 
-@shared_task(name="backups.run_due", ignore_result=True)
-def run_due_task() -> dict[str, Any]:
+
+@shared_task(name="backups.run_due", ignore_result=True, bind=True)
+def run_due_task(self: Any) -> dict[str, Any]:
     from .dispatch import run_due
 
-    result = run_due()
-    return {"queued": result.queued, "skipped": result.skipped}
+    with record_job("backups: run due", task_id=self.request.id or "") as job:
+        result = run_due()
+        job.stats = {"queued": result.queued, "skipped": result.skipped}
+    return job.stats
 
 
 @shared_task(name="backups.execute_run", bind=True, ignore_result=True, acks_late=True)
@@ -36,33 +40,50 @@ def execute_drill_task(self: Any, drill_id: int) -> str:
     return execute_drill(drill).state
 
 
-@shared_task(name="backups.reverify", ignore_result=True)
-def reverify_task() -> dict[str, Any]:
+def _verified(job: Any, results: dict[str, list[bool]]) -> dict[str, list[bool]]:
+    checked = sum(len(oks) for oks in results.values())
+    failed = sum(oks.count(False) for oks in results.values())
+    job.stats = {"checked": checked, "failed": failed, "policies": results}
+    job.summary = f"re-verified {checked} kept backups, {failed} failed"
+    return results
+
+
+@shared_task(name="backups.reverify", ignore_result=True, bind=True)
+def reverify_task(self: Any) -> dict[str, list[bool]]:
     from .dispatch import reverify_all
 
-    return {slug: [r.ok for r in results] for slug, results in reverify_all().items()}
+    with record_job("backups: re-verify", task_id=self.request.id or "") as job:
+        return _verified(job, {slug: [r.ok for r in results] for slug, results in reverify_all().items()})
 
 
-@shared_task(name="backups.drill_all", ignore_result=True)
-def drill_all_task() -> dict[str, str]:
+@shared_task(name="backups.drill_all", ignore_result=True, bind=True)
+def drill_all_task(self: Any) -> dict[str, str]:
     from .dispatch import drill_all
 
-    return drill_all()
+    with record_job("backups: drill all", task_id=self.request.id or "") as job:
+        job.stats = drill_all()
+    return job.stats
 
 
-@shared_task(name="backups.reap", ignore_result=True)
-def reap_task() -> dict[str, list[int]]:
+@shared_task(name="backups.reap", ignore_result=True, bind=True)
+def reap_task(self: Any) -> dict[str, list[int]]:
     from .dispatch import reap_stale
 
-    result = reap_stale()
-    return {"runs": result.runs, "drills": result.drills, "cleaned": result.cleaned}
+    with record_job("backups: reap", task_id=self.request.id or "") as job:
+        result = reap_stale()
+        job.stats = {"runs": result.runs, "drills": result.drills, "cleaned": result.cleaned}
+    return job.stats
 
 
-@shared_task(name="backups.reverify_policy", ignore_result=True)
-def reverify_policy_task(policy_id: int) -> list[bool]:
+@shared_task(name="backups.reverify_policy", ignore_result=True, bind=True)
+def reverify_policy_task(self: Any, policy_id: int) -> list[bool]:
     """Re-verify the kept backups of one policy (the console's "verify now")."""
     from .models import Policy
     from .verify import reverify_policy
 
-    policy = Policy.objects.filter(pk=policy_id).first()
-    return [] if policy is None else [r.ok for r in reverify_policy(policy)]
+    with record_job("backups: re-verify", trigger="console", task_id=self.request.id or "") as job:
+        policy = Policy.objects.filter(pk=policy_id).first()
+        if policy is None:
+            job.summary = "the policy no longer exists"
+            return []
+        return _verified(job, {policy.slug: [r.ok for r in reverify_policy(policy)]})[policy.slug]

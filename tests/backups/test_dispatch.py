@@ -175,3 +175,26 @@ def test_monthly_drill_dispatch_and_beat_entries(pg_policy: Any, make_policy: An
     app.loader.import_default_modules()
     for entry in entries.values():
         assert entry.task in app.tasks
+
+
+def test_scheduled_tasks_leave_a_job_row_the_jobs_page_shows(pg_policy: Any, client_for: Any) -> None:
+    from django.urls import reverse
+
+    from backups import tasks
+    from opsportal.models import JobRun
+
+    run = runner.run_now(pg_policy, trigger=Trigger.COMMAND)
+    assert run.state == RunState.GOOD, run.error
+    tasks.reverify_task()
+    tasks.reverify_policy_task(pg_policy.pk)
+    tasks.reap_task()
+    tasks.run_due_task()
+    jobs = {(j.kind, j.trigger): j for j in JobRun.objects.all()}
+    weekly = jobs["backups: re-verify", "schedule"]
+    assert weekly.state == JobRun.State.SUCCEEDED and weekly.finished_at is not None
+    assert weekly.summary == "re-verified 1 kept backups, 0 failed"
+    assert weekly.stats == {"checked": 1, "failed": 0, "policies": {pg_policy.slug: [True]}}
+    assert jobs["backups: re-verify", "console"].stats["checked"] == 1
+    assert set(jobs["backups: reap", "schedule"].stats) == {"runs", "drills", "cleaned"}
+    assert set(jobs["backups: run due", "schedule"].stats) == {"queued", "skipped"}
+    assert "backups: re-verify" in client_for("admin").get(reverse("jobs")).content.decode()
