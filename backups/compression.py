@@ -117,11 +117,3 @@ class StreamDecompressor:
     def finish(self) -> None:
         if not self._obj.eof:
             raise CorruptArtifact(f"{self.kind} stream ends early (cut off before its end marker)")
-
-
-def decompress_iter(kind: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Decompressed pieces of ``chunks``; raises CorruptArtifact on a damaged or cut-off stream."""
-    dec = StreamDecompressor(kind)
-    for chunk in chunks:
-        yield from dec.feed(chunk)
-    dec.finish()
