@@ -55,7 +55,7 @@ class Receiver:
 def run(alerts: int, channels: int, latency: float, group: int) -> dict[str, float]:
     from django.conf import settings
 
-    from monitoring import notify
+    from monitoring import apprise_io, notify
     from monitoring.models import Alert, NotificationChannel
     from monitoring.public import raise_alert
 
@@ -66,7 +66,7 @@ def run(alerts: int, channels: int, latency: float, group: int) -> dict[str, flo
     receivers = [Receiver(latency) for _ in range(channels)]
     for n, r in enumerate(receivers):
         url = f"json://127.0.0.1:{r.port}/hook"
-        NotificationChannel.objects.create(name=f"bench-{n}", url=url, url_masked=notify.mask_url(url))
+        NotificationChannel.objects.create(name=f"bench-{n}", url=url, url_masked=apprise_io.mask_url(url))
     ids = {raise_alert(f"bench:{n}", summary=f"Bench alert {n}", source="bench").pk for n in range(alerts)}
 
     import httpx

@@ -231,7 +231,7 @@ class ChannelForm(forms.ModelForm):
             ].help_text = f"Saved: {self.instance.url_masked}. Leave empty to keep it; type a new URL to replace it."
 
     def clean_url(self) -> str:
-        from .notify import validate_apprise_url
+        from .apprise_io import validate_apprise_url
 
         url = (self.cleaned_data.get("url") or "").strip()
         if not url:
@@ -254,7 +254,7 @@ class ChannelForm(forms.ModelForm):
         return data
 
     def save(self, commit: bool = True) -> NotificationChannel:
-        from .notify import mask_url
+        from .apprise_io import mask_url
 
         channel = super().save(commit=False)
         channel.url_masked = mask_url(channel.url) if channel.kind == ChannelKind.APPRISE and channel.url else ""

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from monitoring.apprise_io import mask_url
 from monitoring.models import Alert, MaintenanceWindow, Metric, NotificationChannel, Service, Silence
-from monitoring.notify import mask_url
 from monitoring.public import raise_alert
 from opsportal.models import AuditRecord
 

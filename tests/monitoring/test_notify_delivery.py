@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from monitoring import notify
+from monitoring import apprise_io, notify
 from monitoring.alerting import acknowledge
 from monitoring.models import AlertEvent, Notification, NotificationAttempt, NotificationChannel
 from monitoring.public import raise_alert, resolve_alert
@@ -226,10 +226,10 @@ def test_email_channel_sends_through_django_mail() -> None:
 
 @pytest.mark.django_db
 def test_masked_url_hides_tokens_and_paths() -> None:
-    assert notify.mask_url("json://127.0.0.1:8080/secret-hook-path?x=1") == "json://127.0.0.1:8080/…"
-    masked = notify.mask_url("ntfys://user:hunter2@ntfy.sh/private-topic")
+    assert apprise_io.mask_url("json://127.0.0.1:8080/secret-hook-path?x=1") == "json://127.0.0.1:8080/…"
+    masked = apprise_io.mask_url("ntfys://user:hunter2@ntfy.sh/private-topic")
     assert "hunter2" not in masked and "private-topic" not in masked
-    slack = notify.mask_url("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general")
+    slack = apprise_io.mask_url("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general")
     assert "TIiajkdnlazkcOXrIdevi7FQ" not in slack and "A1BRTD4JD" not in slack
 
 
@@ -256,7 +256,7 @@ def test_channel_urls_never_reach_a_log_line_or_attempt_row(
     try:
         for typo in ("bogus://hunter2-typo-token", "slack://BadSlackToken99", "jsons://user:pw-9876@"):
             with pytest.raises(ValidationError):
-                notify.validate_apprise_url(typo)
+                apprise_io.validate_apprise_url(typo)
         secret_path = "ops:pw-5432@127.0.0.1:{port}/hook/path-secret-77?token=q-secret-88"
         down = apprise_channel("down", "json://" + secret_path.format(port=free_port()))
         refused = apprise_channel("refused", receiver.url("answer-secret-66"))
