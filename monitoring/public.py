@@ -5,6 +5,9 @@ metric values. ``backups`` and ``maintenance`` import from here and nowhere else
 - ``resolve_alert(dedup_key, ...)``: resolve the open alert with that key, if any.
 - ``register_metric_source(name, fn)``: a named provider of current metric values (for example
   "backup_age_hours" from backups) that the metric evaluator reads; no cross-import needed.
+- ``register_evidence(name, fn)`` / ``evidence(name, **kwargs)``: named providers of the facts a
+  checklist item shows next to its box (latest backup run, current error rate); the app that owns
+  the facts registers them in its ``ready()``, ``maintenance`` reads them by name.
 """
 
 from __future__ import annotations
@@ -32,6 +35,37 @@ def register_metric_source(name: str, fn: MetricSource) -> None:
 
 def metric_sources() -> dict[str, MetricSource]:
     return dict(_sources)
+
+
+# An evidence provider takes keyword arguments (for example ``start`` and ``end`` of a checklist
+# period) and returns a JSON-serialisable dict: what the fact is now, with ``ok`` when it can say.
+EvidenceProvider = Callable[..., dict[str, Any]]
+_evidence: dict[str, EvidenceProvider] = {}
+
+
+def register_evidence(name: str, fn: EvidenceProvider) -> None:
+    """Register (or replace: calling it twice is harmless) the evidence provider ``name``."""
+    _evidence[name] = fn
+
+
+def evidence_providers() -> list[str]:
+    return sorted(_evidence)
+
+
+def evidence(name: str, **kwargs: Any) -> dict[str, Any] | None:
+    """The provider's answer, or None when no provider has that name.
+
+    A provider that fails is logged and answers ``{"ok": None, "error": ...}`` with a short
+    message, so a broken provider never breaks the page that shows it.
+    """
+    fn = _evidence.get(name)
+    if fn is None:
+        return None
+    try:
+        return fn(**kwargs)
+    except Exception:  # noqa: BLE001 - evidence is advisory; the page must still render
+        log.exception("evidence provider %s failed", name)
+        return {"ok": None, "error": "evidence could not be read (see the server log)"}
 
 
 def open_alert(dedup_key: str) -> Alert | None:
