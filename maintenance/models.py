@@ -1,1 +1,0 @@
-"""Models of the maintenance app (added by the issues that build it)."""
