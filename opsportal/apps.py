@@ -29,7 +29,7 @@ class OpsPortalConfig(AppConfig):
         from django.contrib.auth.models import Group
         from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-        from . import audit, signals  # noqa: F401 - connects sign-in audit handlers
+        from . import audit, signals, signins  # noqa: F401 - connects sign-in audit and history handlers
         from .models import ApiToken
         from .schedule import DefaultEntry, declare
 

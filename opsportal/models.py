@@ -224,3 +224,34 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.state} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SignInEvent(models.Model):
+    """One sign-in attempt on the console: a success, a failure or a lockout by django-axes.
+
+    Written from Django's ``user_logged_in`` / ``user_login_failed`` signals and axes'
+    ``user_locked_out``, so any login view (with or without a second factor) records the same
+    way. ``username`` is what was typed (a failure may name nobody); ``user`` is set when it
+    matches an account. Kept ``SIGNIN_RETENTION_DAYS`` for the monthly access review.
+    """
+
+    class Kind(models.TextChoices):
+        SUCCESS = "success", "Signed in"
+        FAILURE = "failure", "Failed"
+        LOCKOUT = "lockout", "Locked out"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, db_index=True)
+    username = models.CharField(max_length=150, blank=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sign_ins"
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "kind", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} {self.username or '?'} from {self.ip or '?'}"

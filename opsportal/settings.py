@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from . import conf
+from . import caching, conf
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(conf.string("DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "opsportal.middleware.RequestMetricsMiddleware",
+    "opsportal.caching.CacheStrategyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -147,6 +148,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Hashed static files a year, immutable (the runbook's "Static content: Cache for 1 year").
+WHITENOISE_ADD_HEADERS_FUNCTION = caching.static_headers
 
 EMAIL_CONFIG = conf.email("EMAIL_URL", "consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -203,6 +206,8 @@ DISK_PATHS = conf.string_list("DISK_PATHS", [str(DATA_DIR)])
 
 # Scheduled job runs (probe sweeps, rollups, evaluations) are kept this long.
 JOB_RUN_RETENTION_DAYS = conf.integer("JOB_RUN_RETENTION_DAYS", 7, minimum=1)
+# Sign-in history (successes, failures, lockouts) for the access review is kept this long.
+SIGNIN_RETENTION_DAYS = conf.integer("SIGNIN_RETENTION_DAYS", 400, minimum=31)
 
 METRICS_TOKEN = conf.string("METRICS_TOKEN", "") or None
 API_PAGE_SIZE = conf.integer("API_PAGE_SIZE", 100, minimum=1)

@@ -17,7 +17,9 @@ def ping(payload: Any = None) -> dict[str, Any]:
 
 @shared_task(name="opsportal.prune_job_runs", ignore_result=True)
 def prune_job_runs() -> int:
-    """Daily: drop job-run rows past JOB_RUN_RETENTION_DAYS."""
+    """Daily: drop job-run rows past JOB_RUN_RETENTION_DAYS and sign-in events past SIGNIN_RETENTION_DAYS."""
+    from . import signins
     from .jobs import prune_job_runs as prune
 
+    signins.prune()
     return prune()
