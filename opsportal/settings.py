@@ -215,6 +215,13 @@ API_PAGE_SIZE = conf.integer("API_PAGE_SIZE", 100, minimum=1)
 RAW_RETENTION_DAYS = conf.integer("RAW_RETENTION_DAYS", 7, minimum=1)
 PROBE_CONCURRENCY = conf.integer("PROBE_CONCURRENCY", 200, minimum=1)
 
+# Database care (maintenance): the runbook's slow-query threshold, the statement timeout of every
+# read-only query the page runs, what counts as a long-running query, and VACUUM's time limit.
+DB_CARE_SLOW_MS = conf.integer("DB_CARE_SLOW_MS", 1000, minimum=1)
+DB_CARE_STATEMENT_TIMEOUT_MS = conf.integer("DB_CARE_STATEMENT_TIMEOUT_MS", 5000, minimum=100)
+DB_CARE_LONG_QUERY_SECONDS = conf.integer("DB_CARE_LONG_QUERY_SECONDS", 60, minimum=1)
+DB_CARE_VACUUM_TIMEOUT_SECONDS = conf.integer("DB_CARE_VACUUM_TIMEOUT_SECONDS", 3600, minimum=10)
+
 LOG_LEVEL = conf.string("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
