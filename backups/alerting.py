@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from monitoring.public import raise_alert, resolve_alert
+from monitoring.alerts.public import raise_alert, resolve_alert
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ class BackupsConfig(AppConfig):
     verbose_name = "Backups and recovery"
 
     def ready(self) -> None:
-        from monitoring.public import register_metric_source
+        from monitoring.alerts.public import register_metric_source
         from opsportal import audit, metrics
         from opsportal.schedule import DefaultEntry, declare
 

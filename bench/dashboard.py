@@ -5,7 +5,7 @@
 Builds a throwaway database (default ``bench_opsportal_dashboard`` on 127.0.0.1:5432), fills it
 the way a month of one-minute probing would: raw results for the last ``--raw-days`` days,
 minute rollups for the same span (their retention), hour and day rollups for ``--days`` days
-(rollup histograms are real monitoring.histogram.Histogram objects built from sampled
+(rollup histograms are real monitoring.services.histogram.Histogram objects built from sampled
 latencies), then times the dashboard, its htmx partial, a service page and the services API
 through Django's test client (middleware, session, permissions, view and template: the whole
 server side), and counts their queries at different numbers of shown services.
@@ -53,7 +53,7 @@ def setup_django(db: str, host: str, recreate: bool) -> None:
 
 def templates(samples: int, rng: random.Random) -> list[dict[str, Any]]:
     """Rollup rows' contents for ``samples`` latencies each, built with the real histogram code."""
-    from monitoring.histogram import Histogram
+    from monitoring.services.histogram import Histogram
 
     out = []
     for _ in range(TEMPLATES):
@@ -82,7 +82,7 @@ def fill(args: argparse.Namespace) -> None:
     from django.utils import timezone
 
     from monitoring.models import Service, Tag
-    from monitoring.rollups import floor_time
+    from monitoring.services.rollups import floor_time
     from opsportal.roles import VIEWER, set_role
 
     started = time.perf_counter()
@@ -212,7 +212,7 @@ def measure(args: argparse.Namespace) -> None:
     from django.utils import timezone
 
     from monitoring.models import CheckResult, CheckRollup, Service
-    from monitoring.rollups import rollup
+    from monitoring.services.rollups import rollup
 
     with connection.cursor() as cur:
         cur.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")

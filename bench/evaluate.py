@@ -27,7 +27,7 @@ def main() -> None:
 
     from django.utils import timezone
 
-    from monitoring.evaluation import SampleIn, evaluate, record_samples
+    from monitoring.metrics.evaluation import SampleIn, evaluate, record_samples
     from monitoring.models import Alert, Metric, MetricSeries
 
     rng = random.Random(4)

@@ -55,9 +55,9 @@ class Receiver:
 def run(alerts: int, channels: int, latency: float, group: int) -> dict[str, float]:
     from django.conf import settings
 
-    from monitoring import apprise_io, notify
+    from monitoring.alerts import apprise_io, notify
+    from monitoring.alerts.public import raise_alert
     from monitoring.models import Alert, NotificationChannel
-    from monitoring.public import raise_alert
 
     settings.NOTIFY_GROUP_MAX = group
     settings.NOTIFY_CONCURRENCY = 16

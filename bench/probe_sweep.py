@@ -112,7 +112,7 @@ def make_services(n: int, port: int) -> list[FakeService]:
 
 
 def timed_sweep(services: list[FakeService], deadline: float | None = None) -> tuple[float, dict[str, int]]:
-    from monitoring.probes import ProbeSpec, sweep
+    from monitoring.services.probes import ProbeSpec, sweep
 
     specs = [ProbeSpec.from_service(s) for s in services]
     started = time.perf_counter()
@@ -158,7 +158,7 @@ def main(args: argparse.Namespace) -> None:
     import django
 
     django.setup()  # the sweeping process in production is a Celery worker with Django loaded
-    from monitoring.probes import default_concurrency
+    from monitoring.services.probes import default_concurrency
 
     fds = raise_fd_limit()
     proc, port = start_server()

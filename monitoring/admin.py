@@ -11,22 +11,12 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from monitoring.alerts.forms import ChannelForm
+from monitoring.alerts.models import Alert, AlertEvent, MaintenanceWindow, NotificationChannel, Silence
+from monitoring.metrics.models import Metric
+from monitoring.services.forms import CONFIG_FIELDS
+from monitoring.services.models import Deployment, Service, ServiceFlip, Tag
 from opsportal.admin import ReadOnlyAdmin
-
-from .alert_forms import ChannelForm
-from .forms import CONFIG_FIELDS
-from .models import (
-    Alert,
-    AlertEvent,
-    Deployment,
-    MaintenanceWindow,
-    Metric,
-    NotificationChannel,
-    Service,
-    ServiceFlip,
-    Silence,
-    Tag,
-)
 
 STATE_FIELDS = (
     "status",

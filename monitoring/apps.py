@@ -1,4 +1,4 @@
-"""App config for monitoring: audit registrations, default beat entries."""
+"""App config for monitoring: ``ready()`` wires up each part once (services, alerts, metrics)."""
 
 from __future__ import annotations
 
@@ -10,71 +10,10 @@ class MonitoringConfig(AppConfig):
     verbose_name = "Monitoring and alerts"
 
     def ready(self) -> None:
-        from opsportal import audit
+        from .alerts.setup import setup as setup_alerts
+        from .metrics.setup import setup as setup_metrics
+        from .services.setup import setup as setup_services
 
-        from .models import Service, Tag
-
-        audit.register(
-            Service,
-            exclude={
-                "status",
-                "status_since",
-                "status_reason",
-                "consecutive_failures",
-                "consecutive_successes",
-                "consecutive_slow",
-                "consecutive_fast",
-                "last_checked_at",
-                "last_ok",
-                "last_latency_ms",
-                "last_status_code",
-                "last_error",
-                "cert_expires_at",
-                "next_due_at",
-                "claimed_until",
-                "claim_token",
-                "updated_at",
-            },
-        )
-        audit.register(Tag)
-
-        # Services and probes: beat entries (dispatch due probes, roll up, prune), status gauge.
-        from django.db.models.signals import post_save
-
-        from opsportal.metrics import register_collector
-        from opsportal.schedule import DefaultEntry, declare
-
-        from .state import ServiceStatusCollector, on_service_saved
-
-        post_save.connect(on_service_saved, sender=Service, dispatch_uid="monitoring-service-paused-follows-enabled")
-
-        declare(
-            DefaultEntry(
-                "monitoring: dispatch due probes",
-                "monitoring.dispatch_due_probes",
-                every_seconds=5,
-                description="Claims the services whose next check is due and probes them in one sweep.",
-            )
-        )
-        declare(
-            DefaultEntry(
-                "monitoring: roll up check history",
-                "monitoring.rollup_history",
-                every_seconds=60,
-                description="Minute, hour and day rollups of probe results (idempotent).",
-            )
-        )
-        declare(
-            DefaultEntry(
-                "monitoring: prune check history",
-                "monitoring.prune_history",
-                crontab="17 * * * *",
-                description="Deletes raw results after RAW_RETENTION_DAYS and rollups after 400 days.",
-            )
-        )
-        register_collector(ServiceStatusCollector())
-
-        # Metrics and alerts: audit registrations, beat entries, tasks, host metric collection.
-        from .alert_setup import ready as alerts_ready
-
-        alerts_ready()
+        setup_services()
+        setup_alerts()
+        setup_metrics()

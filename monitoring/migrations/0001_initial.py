@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import monitoring.validators
+import monitoring.services.validators
 from django.conf import settings
 from django.db import migrations, models
 
@@ -81,11 +81,11 @@ class Migration(migrations.Migration):
                 ('fail_threshold', models.PositiveSmallIntegerField(default=2, help_text='Consecutive failures before the service is DOWN.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)])),
                 ('recover_threshold', models.PositiveSmallIntegerField(default=1, help_text='Consecutive successes before a DOWN service is UP again.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)])),
                 ('check_type', models.CharField(choices=[('http', 'HTTP(S)'), ('tcp', 'TCP connect'), ('postgres', 'PostgreSQL (SELECT 1)')], default='http', max_length=10)),
-                ('url', models.CharField(blank=True, max_length=2000, validators=[monitoring.validators.validate_probe_url])),
+                ('url', models.CharField(blank=True, max_length=2000, validators=[monitoring.services.validators.validate_probe_url])),
                 ('method', models.CharField(choices=[('GET', 'GET'), ('HEAD', 'HEAD'), ('POST', 'POST')], default='GET', max_length=8)),
-                ('headers', models.JSONField(blank=True, default=dict, validators=[monitoring.validators.validate_headers])),
-                ('secret_headers', models.JSONField(blank=True, default=dict, help_text='{"Authorization": "API_HEALTH_TOKEN"}: the value is read from that environment variable, never stored.', validators=[monitoring.validators.validate_secret_headers])),
-                ('accepted_statuses', models.CharField(default='200-299', max_length=100, validators=[monitoring.validators.validate_status_codes])),
+                ('headers', models.JSONField(blank=True, default=dict, validators=[monitoring.services.validators.validate_headers])),
+                ('secret_headers', models.JSONField(blank=True, default=dict, help_text='{"Authorization": "API_HEALTH_TOKEN"}: the value is read from that environment variable, never stored.', validators=[monitoring.services.validators.validate_secret_headers])),
+                ('accepted_statuses', models.CharField(default='200-299', max_length=100, validators=[monitoring.services.validators.validate_status_codes])),
                 ('expect_json_path', models.CharField(blank=True, help_text='Dotted path, e.g. status or checks.db.ok', max_length=200)),
                 ('expect_json_value', models.CharField(blank=True, help_text='Expected value at that path, e.g. healthy', max_length=200)),
                 ('expect_text', models.CharField(blank=True, help_text='Text the body must contain', max_length=200)),
@@ -97,7 +97,7 @@ class Migration(migrations.Migration):
                 ('cert_alert_days', models.PositiveSmallIntegerField(default=7)),
                 ('host', models.CharField(blank=True, help_text='TCP checks: host name or address', max_length=255)),
                 ('port', models.PositiveIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(65535)])),
-                ('dsn_env', models.CharField(blank=True, help_text='PostgreSQL checks: environment variable holding the connection URL.', max_length=100, validators=[monitoring.validators.validate_env_name])),
+                ('dsn_env', models.CharField(blank=True, help_text='PostgreSQL checks: environment variable holding the connection URL.', max_length=100, validators=[monitoring.services.validators.validate_env_name])),
                 ('status', models.CharField(choices=[('up', 'Up'), ('degraded', 'Degraded'), ('down', 'Down'), ('paused', 'Paused'), ('unknown', 'Unknown')], db_index=True, default='unknown', max_length=10)),
                 ('status_since', models.DateTimeField(default=django.utils.timezone.now)),
                 ('status_reason', models.CharField(blank=True, max_length=300)),

@@ -141,7 +141,7 @@ def test_reaper_drops_the_scratch_database_of_a_dead_drill(pg_policy: Any) -> No
 
 @pytest.mark.django_db
 def test_backup_age_metric_source(pg_policy: Any, make_policy: Any) -> None:
-    from monitoring.public import metric_sources
+    from monitoring.alerts.public import metric_sources
 
     empty = make_policy()
     assert metric_sources()["backup_age_hours"] is backup_age_hours

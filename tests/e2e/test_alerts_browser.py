@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from monitoring.alerts.public import raise_alert
 from monitoring.models import Alert
-from monitoring.public import raise_alert
 from tests.monitoring.alert_fixtures import make_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

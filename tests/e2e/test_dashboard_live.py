@@ -12,10 +12,10 @@ import httpx
 import pytest
 from django.core.management import call_command
 
-from monitoring.dispatch import probe_now, run_due
 from monitoring.management.commands.demo_target import DemoServer
 from monitoring.models import Service
-from monitoring.rollups import rollup
+from monitoring.services.dispatch import probe_now, run_due
+from monitoring.services.rollups import rollup
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -29,7 +29,7 @@ def make_service(slug: str, **fields: Any) -> Service:
 
 
 def apprise_channel(name: str, url: str, **fields: Any) -> NotificationChannel:
-    from monitoring.apprise_io import mask_url
+    from monitoring.alerts.apprise_io import mask_url
 
     return NotificationChannel.objects.create(name=name, kind="apprise", url=url, url_masked=mask_url(url), **fields)
 

@@ -11,7 +11,7 @@ from tests.role_matrix import ADMIN_ONLY, API_EDIT, API_READ, EDIT, READ, Route,
 
 
 def _alert(users: dict[str, Any]) -> dict[str, Any]:
-    from monitoring.public import raise_alert
+    from monitoring.alerts.public import raise_alert
 
     alert = raise_alert("service:api:down", summary="API is down", source="monitoring")
     return {"pk": alert.pk}

@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from monitoring.apprise_io import mask_url
+from monitoring.alerts.apprise_io import mask_url
+from monitoring.alerts.public import raise_alert
 from monitoring.models import Alert, MaintenanceWindow, Metric, NotificationChannel, Service, Silence
-from monitoring.public import raise_alert
 from opsportal.models import AuditRecord
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from monitoring.alerting import check_certificates, end_flapping, process_flips
+from monitoring.alerts.alerting import check_certificates, end_flapping, process_flips
 from monitoring.models import Alert, Service, ServiceFlip
 from tests.monitoring.alert_fixtures import make_service
 

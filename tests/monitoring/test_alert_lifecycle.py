@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from monitoring.alerting import acknowledge, resolve
+from monitoring.alerts.alerting import acknowledge, resolve
+from monitoring.alerts.public import raise_alert, resolve_alert
 from monitoring.models import Alert
-from monitoring.public import raise_alert, resolve_alert
 from opsportal.models import AuditRecord
 
 

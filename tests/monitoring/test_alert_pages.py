@@ -14,11 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from monitoring import notify
-from monitoring.alerting import acknowledge, alert_stats, resolve
-from monitoring.evaluation import SampleIn, evaluate, record_samples
+from monitoring.alerts import notify
+from monitoring.alerts.alerting import acknowledge, alert_stats, resolve
+from monitoring.alerts.public import raise_alert
+from monitoring.metrics.evaluation import SampleIn, evaluate, record_samples
 from monitoring.models import Alert, Metric, NotificationChannel, Silence
-from monitoring.public import raise_alert
 from opsportal.models import AuditRecord
 from tests.monitoring.alert_fixtures import Receiver, apprise_channel, make_service, receiver_fixture  # noqa: F401
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from monitoring.charts import Cell, LatencyPoint, latency_chart, ms, percent, sparkline, uptime_bar
+from monitoring.services.charts import Cell, LatencyPoint, latency_chart, ms, percent, sparkline, uptime_bar
 
 
 def test_uptime_cells_follow_the_runbook_thresholds() -> None:

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from django.core.management import CommandError, call_command
 
-from monitoring.choices import ServiceStatus
 from monitoring.management.commands.demo_target import DemoServer
 from monitoring.models import CheckResult, Service, ServiceFlip
+from monitoring.services.choices import ServiceStatus
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from monitoring.public import raise_alert
+from monitoring.alerts.public import raise_alert
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from monitoring.choices import ServiceStatus
 from monitoring.models import CheckResult, CheckRollup, Resolution, Service, ServiceFlip, Tag
-from monitoring.rollups import floor_time
+from monitoring.services.choices import ServiceStatus
+from monitoring.services.rollups import floor_time
 from tests.monitoring.service_factories import make_service
 
 pytestmark = pytest.mark.django_db

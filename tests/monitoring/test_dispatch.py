@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from monitoring.dispatch import claim_due, probe_now, run_due
 from monitoring.models import CheckResult, Service
+from monitoring.services.dispatch import claim_due, probe_now, run_due
 from tests.monitoring.http_targets import serve
 from tests.monitoring.service_factories import make_service
 
@@ -87,7 +87,7 @@ def test_probe_now_skips_a_service_a_worker_is_probing(target: Any) -> None:
 
 @pytest.mark.django_db
 def test_beat_tasks_dispatch_roll_up_and_prune(target: Any) -> None:
-    from monitoring import tasks
+    from monitoring.services import tasks
     from opsportal.schedule import declared
 
     make_service("api", url=target.url("/health"), next_due_at=timezone.now() - dt.timedelta(seconds=1))

@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitoring.histogram import NUM_BUCKETS, Histogram, bucket_bounds, bucket_index, exact_quantile
+from monitoring.services.histogram import NUM_BUCKETS, Histogram, bucket_bounds, bucket_index, exact_quantile
 
 
 def test_every_value_falls_inside_its_bucket() -> None:

@@ -11,7 +11,7 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from monitoring.evaluation import evaluate
+from monitoring.metrics.evaluation import evaluate
 from monitoring.models import Alert, Deployment, MetricSample, MetricSeries
 from tests.monitoring.alert_fixtures import make_service
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
+from monitoring.metrics.models import format_value
 from monitoring.models import Metric
-from monitoring.models.metrics import format_value
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from monitoring.evaluation import SampleIn, evaluate, record_samples, step
+from monitoring.alerts.public import register_metric_source
+from monitoring.metrics.evaluation import SampleIn, evaluate, record_samples, step
 from monitoring.models import Alert, Metric, MetricSample, MetricSeries
-from monitoring.public import register_metric_source
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import time_machine
 
-from monitoring import rollups
-from monitoring.collectors import collect_and_store, collect_host
-from monitoring.evaluation import evaluate
-from monitoring.histogram import exact_quantile
+from monitoring.metrics.collectors import collect_and_store, collect_host
+from monitoring.metrics.evaluation import evaluate
 from monitoring.models import Alert, CheckResult, MetricSeries
+from monitoring.services import rollups
+from monitoring.services.histogram import exact_quantile
 from tests.monitoring.alert_fixtures import make_service
 
 pytestmark = pytest.mark.django_db

@@ -17,8 +17,8 @@ import redis
 from celery import Celery
 from django.db import connection
 
+from monitoring.alerts.public import raise_alert
 from monitoring.models import MetricSeries
-from monitoring.public import raise_alert
 from tests.monitoring.alert_fixtures import Receiver, apprise_channel, ensure_runbook_metrics, receiver_fixture  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,10 +20,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from monitoring import apprise_io, notify
-from monitoring.alerting import acknowledge
+from monitoring.alerts import apprise_io, notify
+from monitoring.alerts.alerting import acknowledge
+from monitoring.alerts.public import raise_alert, resolve_alert
 from monitoring.models import AlertEvent, Notification, NotificationAttempt, NotificationChannel
-from monitoring.public import raise_alert, resolve_alert
 from tests.monitoring.alert_fixtures import Receiver, apprise_channel, free_port, make_service, receiver_fixture  # noqa: F401
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from monitoring.choices import CheckType
-from monitoring.probes import ProbeSpec, sweep
+from monitoring.services.choices import CheckType
+from monitoring.services.probes import ProbeSpec, sweep
 from tests.monitoring.http_targets import self_signed_context, serve
 
 
@@ -220,7 +220,7 @@ def test_postgres_select_1_and_a_failure_that_does_not_show_the_password() -> No
 def test_compressed_bodies_are_decoded_within_the_limit() -> None:
     import gzip
 
-    from monitoring.probe_body import ProbeFailed, decode_body
+    from monitoring.services.probe_body import ProbeFailed, decode_body
 
     assert decode_body(gzip.compress(b'{"status": "healthy"}'), "gzip", 1024) == b'{"status": "healthy"}'
     bomb = gzip.compress(b"\0" * 20_000_000)  # 20 MB of zeros in about 20 kB

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import time_machine
 
-from monitoring.histogram import bucket_index, exact_quantile
 from monitoring.models import CheckResult, CheckRollup, Resolution
-from monitoring.rollups import prune, rollup, window_stats
+from monitoring.services.histogram import bucket_index, exact_quantile
+from monitoring.services.rollups import prune, rollup, window_stats
 from tests.monitoring.service_factories import add_results, make_service
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from monitoring.choices import ServiceStatus
 from monitoring.models import CheckResult, Service, ServiceFlip
+from monitoring.services.choices import ServiceStatus
 from opsportal.models import AuditRecord
 from tests.monitoring.http_targets import serve
 from tests.monitoring.routes_services import _new_service
@@ -114,7 +114,7 @@ def test_probe_now_on_a_hanging_target_waits_a_bounded_time_then_hands_over(
 ) -> None:
     from django.utils import timezone
 
-    from monitoring.views import services as service_views
+    from monitoring.services import views as service_views
 
     monkeypatch.setattr(service_views, "PROBE_NOW_WAIT_SECONDS", 0.5)
     with serve() as target:

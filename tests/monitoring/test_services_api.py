@@ -11,8 +11,8 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from monitoring.choices import ServiceStatus
-from monitoring.rollups import rollup
+from monitoring.services.choices import ServiceStatus
+from monitoring.services.rollups import rollup
 from tests.monitoring.service_factories import add_results, make_service
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import time_machine
 
-from monitoring import notify
-from monitoring.alerting import Holds, process_flips
+from monitoring.alerts import notify
+from monitoring.alerts.alerting import Holds, process_flips
+from monitoring.alerts.public import raise_alert, resolve_alert
 from monitoring.models import Alert, MaintenanceWindow, Service, ServiceFlip, Silence, Tag
-from monitoring.public import raise_alert, resolve_alert
 from tests.monitoring.alert_fixtures import Receiver, apprise_channel, make_service, receiver_fixture  # noqa: F401
 
 pytestmark = pytest.mark.django_db

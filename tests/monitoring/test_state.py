@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 import time_machine
 
-from monitoring.choices import ServiceStatus as S
 from monitoring.models import Service, ServiceFlip
-from monitoring.probes import ProbeOutcome
-from monitoring.state import Counters, evaluate, pause, record_outcome, resume, sync_enabled
+from monitoring.services.choices import ServiceStatus as S
+from monitoring.services.probes import ProbeOutcome
+from monitoring.services.state import Counters, evaluate, pause, record_outcome, resume, sync_enabled
 from tests.monitoring.service_factories import make_service
 
 T0 = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)

@@ -69,8 +69,8 @@ def test_jobs_page_summarises_each_kind(client_for: Any) -> None:
 
 
 def test_probe_dispatch_records_a_sweep_only_when_something_was_due(users: dict[str, Any]) -> None:
-    from monitoring import tasks
     from monitoring.models import Service
+    from monitoring.services import tasks
 
     assert tasks.dispatch_due_probes() == {"claimed": 0}
     assert not JobRun.objects.exists()

@@ -8,9 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from monitoring.choices import ServiceStatus
-from monitoring.dispatch import SweepReport, probe_now, run_due
-from monitoring.models import Service
+from monitoring.services.choices import ServiceStatus
+from monitoring.services.dispatch import SweepReport, probe_now, run_due
+from monitoring.services.models import Service
 
 
 class Command(BaseCommand):

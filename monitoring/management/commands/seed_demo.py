@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from monitoring.models import Service
-from monitoring.services_io import import_services
-from monitoring.validators import validate_probe_url
+from monitoring.services.import_export import import_services
+from monitoring.services.models import Service
+from monitoring.services.validators import validate_probe_url
 
 
 def demo_services(target: str, portal: str) -> list[dict[str, Any]]:

@@ -1,0 +1,149 @@
+"""Alerts JSON API: read (viewers and up), acknowledge and resolve (editors and up)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import EmptyPage, Paginator
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+
+from monitoring.alerts.alerting import acknowledge, resolve
+from monitoring.alerts.choices import AlertState, Severity
+from monitoring.alerts.models import Alert
+from opsportal.access import api_error, api_view, json_body
+
+STATES = {"open", "all", *AlertState.values}
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def alert_json(alert: Alert, *, events: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": alert.pk,
+        "dedup_key": alert.dedup_key,
+        "source": alert.source,
+        "severity": alert.severity,
+        "state": alert.state,
+        "summary": alert.summary,
+        "details": alert.details,
+        "service": alert.service.slug if alert.service_id and alert.service else None,
+        "runbook": alert.runbook or None,
+        "started_at": _iso(alert.started_at),
+        "last_seen_at": _iso(alert.last_seen_at),
+        "acknowledged_at": _iso(alert.acknowledged_at),
+        "acknowledged_by": alert.acknowledged_by.get_username() if alert.acknowledged_by_id else None,
+        "resolved_at": _iso(alert.resolved_at),
+        "resolved_by": alert.resolved_by.get_username() if alert.resolved_by_id else None,
+        "notification_count": alert.notification_count,
+        "held": alert.held_reason or None,
+        "url": reverse("monitoring:alert", kwargs={"pk": alert.pk}),
+    }
+    if events:
+        data["events"] = [
+            {
+                "at": _iso(e.at),
+                "kind": e.kind,
+                "actor": e.actor.get_username() if e.actor_id else None,
+                "note": e.note,
+                "notified": e.dispatch_note or None,
+            }
+            for e in alert.events.select_related("actor")
+        ]
+    return data
+
+
+@api_view("monitoring.view_alert")
+def alerts(request: HttpRequest) -> JsonResponse:
+    rows = Alert.objects.select_related("service", "acknowledged_by", "resolved_by")
+    errors: dict[str, str] = {}
+    state = request.GET.get("state", "open")
+    if state not in STATES:
+        errors["state"] = f"one of {', '.join(sorted(STATES))}"
+    elif state == "open":
+        rows = rows.exclude(state=AlertState.RESOLVED)
+    elif state != "all":
+        rows = rows.filter(state=state)
+    severity = request.GET.get("severity")
+    if severity:
+        if severity not in Severity.values:
+            errors["severity"] = f"one of {', '.join(Severity.values)}"
+        rows = rows.filter(severity=severity)
+    if request.GET.get("service"):
+        rows = rows.filter(service__slug=request.GET["service"])
+    if request.GET.get("source"):
+        rows = rows.filter(source=request.GET["source"])
+    if request.GET.get("since"):
+        try:
+            since = dt.datetime.fromisoformat(request.GET["since"])
+            if since.tzinfo is None:
+                raise ValueError
+            rows = rows.filter(started_at__gte=since)
+        except ValueError:
+            errors["since"] = "an ISO-8601 date-time with a timezone, e.g. 2026-03-01T00:00:00Z"
+    if errors:
+        return api_error(400, "invalid filter", errors=errors)
+    paginator = Paginator(rows, settings.API_PAGE_SIZE)
+    try:
+        page = paginator.page(int(request.GET.get("page", "1")))
+    except (EmptyPage, ValueError):
+        return api_error(400, "invalid page", errors={"page": f"a number from 1 to {paginator.num_pages}"})
+    return JsonResponse(
+        {
+            "count": paginator.count,
+            "page": page.number,
+            "pages": paginator.num_pages,
+            "next": page.next_page_number() if page.has_next() else None,
+            "results": [alert_json(a) for a in page.object_list],
+        }
+    )
+
+
+@api_view("monitoring.view_alert")
+def alert(request: HttpRequest, pk: int) -> JsonResponse:
+    row = get_object_or_404(Alert.objects.select_related("service", "acknowledged_by", "resolved_by"), pk=pk)
+    return JsonResponse(alert_json(row, events=True))
+
+
+def _note(request: HttpRequest) -> tuple[str, JsonResponse | None]:
+    if not request.body:
+        return "", None
+    try:
+        body = json_body(request)
+    except ValueError as exc:
+        return "", api_error(400, str(exc))
+    if body is None:
+        return "", None
+    if not isinstance(body, dict) or not isinstance(body.get("note", ""), str):
+        return "", api_error(400, "invalid body", errors={"note": 'send {"note": "text"} (optional)'})
+    note = body.get("note", "")
+    if len(note) > 2000:
+        return "", api_error(400, "invalid body", errors={"note": "at most 2000 characters"})
+    return note, None
+
+
+def _act(request: HttpRequest, pk: int, verb: str) -> JsonResponse:
+    row = get_object_or_404(Alert, pk=pk)
+    note, error = _note(request)
+    if error is not None:
+        return error
+    done = acknowledge(row, request.user, note) if verb == "acknowledge" else resolve(row, request.user, note)
+    if not done:
+        return api_error(409, f"cannot {verb}: the alert is {row.state}", state=row.state)
+    row = Alert.objects.select_related("service", "acknowledged_by", "resolved_by").get(pk=pk)
+    return JsonResponse(alert_json(row, events=True))
+
+
+@api_view("monitoring.acknowledge_alert", methods=("POST",))
+def alert_acknowledge(request: HttpRequest, pk: int) -> JsonResponse:
+    return _act(request, pk, "acknowledge")
+
+
+@api_view("monitoring.resolve_alert", methods=("POST",))
+def alert_resolve(request: HttpRequest, pk: int) -> JsonResponse:
+    return _act(request, pk, "resolve")

@@ -1,0 +1,29 @@
+"""Choice sets of alerts: severity (and its rank), alert state, alert event kind."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Severity(models.TextChoices):
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+
+
+SEVERITY_RANK = {Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+class AlertState(models.TextChoices):
+    FIRING = "firing", "Firing"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class AlertEventKind(models.TextChoices):
+    FIRED = "fired", "Fired"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+    COMMENT = "comment", "Comment"
+    UPDATED = "updated", "Updated"
+    ESCALATED = "escalated", "Escalated"
+    REPEATED = "repeated", "Repeat reminder"

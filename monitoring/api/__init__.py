@@ -1,1 +1,0 @@
-"""JSON API of the monitoring app, one module per resource."""

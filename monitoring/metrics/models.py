@@ -1,0 +1,259 @@
+"""The metric catalog (the runbook's "Metrics to Track"), its series, samples and evaluation state."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from monitoring.alerts.choices import Severity
+
+
+class MetricUnit(models.TextChoices):
+    MILLISECONDS = "ms", "milliseconds"
+    PERCENT = "percent", "percent"
+    COUNT = "count", "count"
+    HOURS = "hours", "hours"
+
+
+class Direction(models.TextChoices):
+    ABOVE = "above", "Higher is worse (alert above the threshold)"
+    BELOW = "below", "Lower is worse (alert below the threshold)"
+
+
+class MetricScope(models.TextChoices):
+    SYSTEM = "system", "Whole system"
+    SERVICE = "service", "Per service"
+
+
+class MetricSourceKind(models.TextChoices):
+    PROBES = "probes", "Computed from probe rollups"
+    COLLECTOR = "collector", "Collected on each worker host"
+    PUSH = "push", "Pushed through the ingest API"
+    PROVIDER = "provider", "Provided by another app"
+
+
+class SeriesState(models.TextChoices):
+    OK = "ok", "OK"
+    PENDING = "pending", "Pending"
+    FIRING = "firing", "Firing"
+    NODATA = "nodata", "No data"
+
+
+def format_value(value: float | None, unit: str, *, precise: bool = False) -> str:
+    """A value in the runbook's own notation: 500ms, 2s, 0.1%, 99.9%, 50, 24h."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if precise:
+        # Enough digits to tell 99.86% from the 99.9% target, no more.
+        if unit == MetricUnit.MILLISECONDS:
+            return f"{round(value / 1000, 2):g}s" if value >= 1000 else f"{round(value):g}ms"
+        if unit == MetricUnit.PERCENT:
+            value = round(value, 3 if abs(value) < 1 else 2)
+        else:
+            value = round(value, 2 if unit == MetricUnit.HOURS else 1)
+    if unit == MetricUnit.MILLISECONDS:
+        return f"{value / 1000:g}s" if value >= 1000 else f"{value:g}ms"
+    if unit == MetricUnit.PERCENT:
+        return f"{value:g}%"
+    if unit == MetricUnit.HOURS:
+        return f"{value:g}h"
+    return f"{value:g}"
+
+
+class Metric(models.Model):
+    """One row of the runbook's metric table: what to watch, its target and when to alert.
+
+    ``direction`` says which way is bad. A value past ``alert_threshold`` for ``for_seconds``
+    fires an alert; it resolves once the value is back past ``clear_threshold`` (the alert
+    threshold itself when no clear threshold is set). ``source`` says where values come from.
+    """
+
+    key = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100, help_text="As the runbook names it, e.g. 'API Response Time (p95)'.")
+    description = models.TextField(blank=True)
+    unit = models.CharField(max_length=10, choices=MetricUnit.choices)
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.ABOVE)
+    target = models.FloatField()
+    alert_threshold = models.FloatField()
+    clear_threshold = models.FloatField(
+        null=True, blank=True, help_text="Resolve only once the value is back past this (hysteresis)."
+    )
+    for_seconds = models.PositiveIntegerField(
+        default=300, help_text="How long the value must stay past the threshold before the alert fires."
+    )
+    scope = models.CharField(max_length=10, choices=MetricScope.choices, default=MetricScope.SYSTEM)
+    source = models.CharField(max_length=10, choices=MetricSourceKind.choices)
+    source_name = models.CharField(
+        max_length=50, blank=True, help_text="Which computation, collector or provider gives the values."
+    )
+    window_minutes = models.PositiveIntegerField(
+        default=15, help_text="Probe metrics: the period the value is computed over."
+    )
+    stale_after_seconds = models.PositiveIntegerField(
+        default=600, help_text="A value older than this counts as no data."
+    )
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.CRITICAL)
+    runbook = models.CharField(max_length=100, blank=True, help_text="Title of the matching runbook.")
+    enabled = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        values = {
+            "target": self.target,
+            "alert_threshold": self.alert_threshold,
+            "clear_threshold": self.clear_threshold,
+        }
+        for field, value in values.items():
+            if value is not None and not math.isfinite(value):
+                errors[field] = "Give a finite number."
+        if errors:
+            raise ValidationError(errors)
+        above = self.direction == Direction.ABOVE
+        if self.target is not None and self.alert_threshold is not None:
+            if above and self.target > self.alert_threshold:
+                errors["target"] = "When higher is worse, the target must not be above the alert threshold."
+            if not above and self.target < self.alert_threshold:
+                errors["target"] = "When lower is worse, the target must not be below the alert threshold."
+        if self.clear_threshold is not None and self.alert_threshold is not None:
+            if above and self.clear_threshold > self.alert_threshold:
+                errors["clear_threshold"] = (
+                    "When higher is worse, the clear threshold must not exceed the alert threshold."
+                )
+            if not above and self.clear_threshold < self.alert_threshold:
+                errors["clear_threshold"] = (
+                    "When lower is worse, the clear threshold must not be below the alert threshold."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    # The runbook's notation ---------------------------------------------------------------
+
+    def fmt(self, value: float | None, *, precise: bool = True) -> str:
+        return format_value(value, self.unit, precise=precise)
+
+    @property
+    def target_label(self) -> str:
+        """'<500ms' (higher is worse) or '99.9%' (lower is worse), as the runbook writes it."""
+        prefix = "<" if self.direction == Direction.ABOVE else ""
+        return prefix + format_value(self.target, self.unit)
+
+    @property
+    def alert_label(self) -> str:
+        return (">" if self.direction == Direction.ABOVE else "<") + format_value(self.alert_threshold, self.unit)
+
+    @property
+    def clear_label(self) -> str:
+        threshold = self.effective_clear
+        return ("≤" if self.direction == Direction.ABOVE else "≥") + format_value(threshold, self.unit)
+
+    # Judging a value ------------------------------------------------------------------------
+
+    @property
+    def for_display(self) -> str:
+        seconds = self.for_seconds
+        if not seconds:
+            return "at once"
+        if seconds % 60:
+            return f"after {seconds} s"
+        return f"after {seconds // 60} min"
+
+    @property
+    def effective_clear(self) -> float:
+        return self.alert_threshold if self.clear_threshold is None else self.clear_threshold
+
+    def breaches(self, value: float) -> bool:
+        if self.direction == Direction.ABOVE:
+            return value > self.alert_threshold
+        return value < self.alert_threshold
+
+    def clears(self, value: float) -> bool:
+        if self.direction == Direction.ABOVE:
+            return value <= self.effective_clear
+        return value >= self.effective_clear
+
+    def meets_target(self, value: float) -> bool:
+        if self.direction == Direction.ABOVE:
+            return value < self.target
+        return value >= self.target
+
+    def grade(self, value: float | None, state: str = SeriesState.OK) -> str:
+        """The page's state for a value: ok, missing (target missed), alerting, or nodata."""
+        if state == SeriesState.FIRING:
+            return "alerting"  # the alert stays open while the data is missing
+        if value is None:
+            return "nodata"
+        if self.breaches(value):
+            return "alerting"
+        return "ok" if self.meets_target(value) else "missing"
+
+
+GRADE_LABELS = {"ok": "ok", "missing": "missing target", "alerting": "alerting", "nodata": "no data"}
+GRADE_ORDER = {"alerting": 3, "missing": 2, "ok": 1, "nodata": 0}
+
+
+class MetricSeries(models.Model):
+    """One stream of values of a metric: overall, per service, per host or per backup policy.
+
+    Holds the latest value and the evaluation state: ok -> pending (past the threshold, waiting
+    out the "for" duration) -> firing (alert raised) -> ok once the value clears.
+    """
+
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="series")
+    label = models.CharField(max_length=150, help_text="e.g. all, service:api, host:web1:/data, policy:nightly")
+    service = models.ForeignKey(
+        "monitoring.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="metric_series"
+    )
+    info = models.JSONField(default=dict, blank=True)
+    last_value = models.FloatField(null=True, blank=True)
+    last_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=SeriesState.choices, default=SeriesState.NODATA)
+    state_since = models.DateTimeField(default=timezone.now)
+    breach_since = models.DateTimeField(null=True, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["metric__position", "label"]
+        verbose_name_plural = "metric series"
+        constraints = [models.UniqueConstraint(fields=["metric", "label"], name="monitoring_one_series_per_label")]
+
+    def __str__(self) -> str:
+        return f"{self.metric.name} [{self.label}]"
+
+    @property
+    def dedup_key(self) -> str:
+        return f"metric:{self.metric.key}:{self.label}"
+
+    def current_value(self, now: Any = None) -> float | None:
+        """The latest value, or None when it is older than the metric's staleness limit."""
+        if self.last_at is None:
+            return None
+        age = ((now or timezone.now()) - self.last_at).total_seconds()
+        return self.last_value if age <= self.metric.stale_after_seconds else None
+
+
+class MetricSample(models.Model):
+    """One value of a series at one moment (pushed, collected, computed or provided)."""
+
+    series = models.ForeignKey(MetricSeries, on_delete=models.CASCADE, related_name="samples")
+    at = models.DateTimeField(default=timezone.now)
+    value = models.FloatField()
+
+    class Meta:
+        ordering = ["series", "at"]
+        indexes = [models.Index(fields=["series", "at"], name="monitoring_sample_series_at")]
+
+    def __str__(self) -> str:
+        return f"{self.series_id} {self.at:%Y-%m-%d %H:%M:%S} {self.value}"

@@ -1,0 +1,36 @@
+"""Start-up wiring of metrics, called once from MonitoringConfig.ready().
+
+Audit registration, default beat entries, the Celery tasks module, and the bootstep that
+collects host metrics on every worker.
+"""
+
+from __future__ import annotations
+
+
+def setup() -> None:
+    from monitoring.metrics import tasks  # noqa: F401 - registers the Celery tasks
+    from monitoring.metrics.collectors import HostMetrics
+    from monitoring.metrics.models import Metric
+    from opsportal import audit
+    from opsportal.celery import app
+    from opsportal.schedule import DefaultEntry, declare
+
+    audit.register(Metric, exclude={"updated_at"})
+    declare(
+        DefaultEntry(
+            name="monitoring: evaluate metrics",
+            task="monitoring.evaluate_metrics",
+            every_seconds=60,
+            description="Evaluates every metric series against its thresholds; certificate expiry; flapping.",
+        )
+    )
+    declare(
+        DefaultEntry(
+            name="monitoring: prune metric samples",
+            task="monitoring.prune_metric_samples",
+            crontab="17 3 * * *",
+            description="Deletes metric samples older than METRIC_SAMPLE_RETENTION_DAYS.",
+        )
+    )
+    if HostMetrics not in app.steps["worker"]:
+        app.steps["worker"].add(HostMetrics)

@@ -1,0 +1,35 @@
+"""Every monitoring model, re-exported from the part that defines it (services, alerts, metrics)."""
+
+from __future__ import annotations
+
+from monitoring.alerts.models import (
+    Alert,
+    AlertEvent,
+    MaintenanceWindow,
+    Notification,
+    NotificationAttempt,
+    NotificationChannel,
+    Silence,
+)
+from monitoring.metrics.models import Metric, MetricSample, MetricSeries
+from monitoring.services.models import CheckResult, CheckRollup, Deployment, Resolution, Service, ServiceFlip, Tag
+
+__all__ = [
+    "Alert",
+    "AlertEvent",
+    "CheckResult",
+    "CheckRollup",
+    "Deployment",
+    "MaintenanceWindow",
+    "Metric",
+    "MetricSample",
+    "MetricSeries",
+    "Notification",
+    "NotificationAttempt",
+    "NotificationChannel",
+    "Resolution",
+    "Service",
+    "ServiceFlip",
+    "Silence",
+    "Tag",
+]

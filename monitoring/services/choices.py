@@ -1,0 +1,30 @@
+"""Choice sets of services: kind, check type, status."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ServiceKind(models.TextChoices):
+    API = "api", "API"
+    FRONTEND = "frontend", "Frontend"
+    AGENT = "agent", "AI agent"
+    MODEL_PROVIDER = "model_provider", "Model provider"
+    DATABASE = "database", "Database"
+    CACHE = "cache", "Cache"
+    WORKER = "worker", "Worker"
+    OTHER = "other", "Other"
+
+
+class CheckType(models.TextChoices):
+    HTTP = "http", "HTTP(S)"
+    TCP = "tcp", "TCP connect"
+    POSTGRES = "postgres", "PostgreSQL (SELECT 1)"
+
+
+class ServiceStatus(models.TextChoices):
+    UP = "up", "Up"
+    DEGRADED = "degraded", "Degraded"
+    DOWN = "down", "Down"
+    PAUSED = "paused", "Paused"
+    UNKNOWN = "unknown", "Unknown"

@@ -1,0 +1,198 @@
+"""Claiming due services and running their probes; each Service row carries its own next due time.
+
+A dispatcher claims due rows inside one transaction with ``select_for_update(skip_locked=True)``
+followed by a conditional update that stamps a claim token and a claim expiry, so two
+dispatchers (two workers, two beats, a command and a worker) never probe the same service in
+the same slot. Results are written back under that token; a claim left by a worker that died
+simply expires and the service becomes due again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from monitoring.services.choices import ServiceStatus
+from monitoring.services.models import CheckResult, Service, ServiceFlip
+from monitoring.services.probes import SWEEP_GRACE_SECONDS, ProbeOutcome, ProbeSpec, sweep
+from monitoring.services.state import record_outcome
+
+log = logging.getLogger(__name__)
+
+# Time a claim stays valid beyond the longest probe timeout: enough to write the results.
+CLAIM_MARGIN = dt.timedelta(seconds=30)
+DEFAULT_BATCH = 2000
+
+
+@dataclass
+class SweepReport:
+    """What one dispatch did: how many services were probed and how long it took."""
+
+    claimed: int = 0
+    probed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    busy: list[str] = field(default_factory=list)
+    flips: list[ServiceFlip] = field(default_factory=list)
+    rows: list[tuple[Service, ProbeOutcome]] = field(default_factory=list)
+    sweep_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "claimed": self.claimed,
+            "probed": self.probed,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "flips": len(self.flips),
+            "sweep_seconds": round(self.sweep_seconds, 3),
+            "total_seconds": round(self.total_seconds, 3),
+        }
+
+
+def _claim_filter(now: dt.datetime) -> Q:
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+
+
+def _stamp(ids: list[int], now: dt.datetime, extra: Q) -> tuple[str, list[Service]]:
+    """Conditionally stamp a fresh claim token on ``ids``; return the rows this call won."""
+    token = uuid.uuid4().hex
+    if not ids:
+        return token, []
+    longest = Service.objects.filter(pk__in=ids).aggregate(m=Max("timeout_seconds"))["m"] or 0.0
+    until = now + dt.timedelta(seconds=longest + SWEEP_GRACE_SECONDS) + CLAIM_MARGIN
+    Service.objects.filter(extra, _claim_filter(now), pk__in=ids).update(claim_token=token, claimed_until=until)
+    won = list(Service.objects.filter(claim_token=token).order_by("pk"))
+    return token, won
+
+
+def claim_due(*, now: dt.datetime | None = None, limit: int = DEFAULT_BATCH) -> tuple[str, list[Service]]:
+    """Claim up to ``limit`` enabled services whose next due time has come."""
+    now = now or timezone.now()
+    due = Q(enabled=True, next_due_at__lte=now) & ~Q(status=ServiceStatus.PAUSED)
+    with transaction.atomic():
+        ids = list(
+            Service.objects.select_for_update(skip_locked=True)
+            .filter(due, _claim_filter(now))
+            .order_by("next_due_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        return _stamp(ids, now, due)
+
+
+def claim(services: Iterable[Service], *, now: dt.datetime | None = None) -> tuple[str, list[Service], list[Service]]:
+    """Claim specific services now, due or not ("probe now"); returns (token, won, busy)."""
+    now = now or timezone.now()
+    wanted = [s.pk for s in services]
+    with transaction.atomic():
+        ids = list(
+            Service.objects.select_for_update(skip_locked=True)
+            .filter(_claim_filter(now), pk__in=wanted)
+            .values_list("pk", flat=True)
+        )
+        token, won = _stamp(ids, now, Q())
+    won_ids = {s.pk for s in won}
+    busy = [s for s in services if s.pk not in won_ids]
+    return token, won, busy
+
+
+def release(token: str) -> int:
+    return Service.objects.filter(claim_token=token).update(claim_token="", claimed_until=None)
+
+
+def next_due(service: Service, now: dt.datetime) -> dt.datetime:
+    """The next slot on the service's own schedule; after a long pause, one interval from now."""
+    step = dt.timedelta(seconds=service.interval_seconds)
+    following = service.next_due_at + step
+    return following if following > now else now + step
+
+
+def restart_schedule(service: Service, now: dt.datetime) -> dt.datetime:
+    """After a probe outside the schedule ("probe now"), the next one is an interval later."""
+    return now + dt.timedelta(seconds=service.interval_seconds)
+
+
+def probe_claimed(
+    services: list[Service],
+    token: str,
+    *,
+    advance_schedule: bool = True,
+    concurrency: int | None = None,
+    deadline: float | None = None,
+) -> SweepReport:
+    """Probe services this worker has claimed, store results and states, release the claims."""
+    started = time.perf_counter()
+    report = SweepReport(claimed=len(services))
+    if not services:
+        return report
+    specs = [ProbeSpec.from_service(s) for s in services]
+    sweep_started = time.perf_counter()
+    outcomes = sweep(specs, concurrency=concurrency, deadline=deadline)
+    report.sweep_seconds = time.perf_counter() - sweep_started
+    done = [(s, o) for s, o in zip(services, outcomes, strict=True) if not o.skipped]
+    CheckResult.objects.bulk_create(
+        [
+            CheckResult(
+                service_id=s.pk,
+                at=o.checked_at,
+                ok=o.ok,
+                degraded=o.degraded,
+                latency_ms=o.latency_ms,
+                status_code=o.status_code,
+                error=o.error[:300],
+            )
+            for s, o in done
+        ],
+        batch_size=1000,
+    )
+    now = timezone.now()
+    skipped: list[int] = []
+    for service, outcome in zip(services, outcomes, strict=True):
+        if outcome.skipped:
+            report.skipped += 1
+            skipped.append(service.pk)
+            continue
+        report.probed += 1
+        report.failed += 0 if outcome.ok else 1
+        flip = record_outcome(
+            service,
+            outcome,
+            claim_token=token,
+            next_due_at=next_due(service, now) if advance_schedule else restart_schedule(service, now),
+        )
+        if flip is not None:
+            report.flips.append(flip)
+        report.rows.append((service, outcome))
+    if skipped:  # cut short by the deadline: due now, so the next dispatcher tick probes them in full
+        Service.objects.filter(pk__in=skipped, next_due_at__gt=now).update(next_due_at=now)
+    release(token)  # skipped services and any row whose result could not be written
+    report.total_seconds = time.perf_counter() - started
+    if report.probed:
+        log.info("probe sweep: %s", report.as_dict())
+    return report
+
+
+def run_due(*, limit: int = DEFAULT_BATCH, concurrency: int | None = None) -> SweepReport:
+    """One dispatcher tick: claim what is due and probe it."""
+    token, services = claim_due(limit=limit)
+    return probe_claimed(services, token, concurrency=concurrency)
+
+
+def probe_now(services: list[Service], *, concurrency: int | None = None, deadline: float | None = None) -> SweepReport:
+    """Probe the given services immediately, outside their schedule (console, command).
+
+    With a ``deadline`` shorter than a probe's timeout, a probe still running when it passes is
+    skipped (no result) and left due now, for the dispatcher to run with the full timeout.
+    """
+    token, won, busy = claim(services)
+    report = probe_claimed(won, token, advance_schedule=False, concurrency=concurrency, deadline=deadline)
+    report.busy = [s.slug for s in busy]
+    return report

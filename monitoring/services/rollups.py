@@ -1,0 +1,335 @@
+"""Rolling raw check results up into minute, hour and day rows; pruning; window statistics.
+
+``rollup()`` recomputes every bucket it touches from the level below (raw -> minute -> hour
+-> day) and upserts it, so running it twice, or after a crash, gives the same rows. It starts
+a few minutes before the newest minute row, which catches results written late by a slow
+sweep. ``prune()`` deletes raw results and minute rows older than RAW_RETENTION_DAYS (never
+ones not yet rolled up) and hour/day rows older than ROLLUP_RETENTION_DAYS (400).
+Buckets are aligned in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from monitoring.services.histogram import Histogram
+from monitoring.services.models import CheckResult, CheckRollup, Resolution
+
+log = logging.getLogger(__name__)
+
+LOOKBACK = dt.timedelta(minutes=5)
+CHUNK = dt.timedelta(hours=1)
+ROLLUP_RETENTION_DAYS = 400
+DELETE_BATCH = 20_000
+# The columns a rollup row contributes when rows are added together.
+VALUE_FIELDS = ["count", "failures", "degraded", "latency_count", "latency_sum", "latency_max", "histogram"]
+UPDATE_FIELDS = [
+    "count",
+    "failures",
+    "degraded",
+    "latency_count",
+    "latency_sum",
+    "latency_max",
+    "histogram",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+]
+
+
+def floor_time(moment: dt.datetime, resolution: str) -> dt.datetime:
+    moment = moment.astimezone(dt.UTC)
+    if resolution == Resolution.MINUTE:
+        return moment.replace(second=0, microsecond=0)
+    if resolution == Resolution.HOUR:
+        return moment.replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class Bucket:
+    """Running totals of one service in one time bucket."""
+
+    count: int = 0
+    failures: int = 0
+    degraded: int = 0
+    latency_count: int = 0
+    latency_sum: float = 0.0
+    hist: Histogram = field(default_factory=Histogram)
+
+    def add_result(self, ok: bool, degraded: bool, latency_ms: float | None) -> None:
+        self.count += 1
+        if not ok:
+            self.failures += 1
+            return
+        if degraded:
+            self.degraded += 1
+        if latency_ms is not None:
+            self.latency_count += 1
+            self.latency_sum += latency_ms
+            self.hist.add(latency_ms)
+
+    def add_rollup(self, row: CheckRollup) -> None:
+        self.add_values(
+            row.count, row.failures, row.degraded, row.latency_count, row.latency_sum, row.latency_max, row.histogram
+        )
+
+    def add_values(
+        self,
+        count: int,
+        failures: int,
+        degraded: int,
+        latency_count: int,
+        latency_sum: float,
+        latency_max: float | None,
+        histogram: dict[str, int],
+    ) -> None:
+        """Add one stored rollup row (its columns, in VALUE_FIELDS order)."""
+        self.count += count
+        self.failures += failures
+        self.degraded += degraded
+        self.latency_count += latency_count
+        self.latency_sum += latency_sum
+        self.hist.merge(histogram)  # the stored form merges directly, without building a Histogram
+        if latency_max is not None and (self.hist.max_ms is None or latency_max > self.hist.max_ms):
+            self.hist.max_ms = latency_max
+
+    def to_row(self, service_id: int, resolution: str, start: dt.datetime) -> CheckRollup:
+        return CheckRollup(
+            service_id=service_id,
+            resolution=resolution,
+            start=start,
+            count=self.count,
+            failures=self.failures,
+            degraded=self.degraded,
+            latency_count=self.latency_count,
+            latency_sum=round(self.latency_sum, 3),
+            latency_max=self.hist.max_ms,
+            histogram=self.hist.to_json(),
+            p50_ms=self.hist.quantile(0.50),
+            p95_ms=self.hist.quantile(0.95),
+            p99_ms=self.hist.quantile(0.99),
+        )
+
+    @property
+    def uptime(self) -> float | None:
+        return None if not self.count else (self.count - self.failures) / self.count
+
+
+def _upsert(rows: list[CheckRollup]) -> None:
+    if rows:
+        CheckRollup.objects.bulk_create(
+            rows,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["service", "resolution", "start"],
+            update_fields=UPDATE_FIELDS,
+        )
+
+
+def _minutes_from_raw(start: dt.datetime, end: dt.datetime) -> dict[tuple[int, dt.datetime], Bucket]:
+    buckets: dict[tuple[int, dt.datetime], Bucket] = defaultdict(Bucket)
+    rows = CheckResult.objects.filter(at__gte=start, at__lt=end).values_list(
+        "service_id", "at", "ok", "degraded", "latency_ms"
+    )
+    for service_id, at, ok, degraded, latency in rows.iterator(chunk_size=5000):
+        buckets[(service_id, floor_time(at, Resolution.MINUTE))].add_result(ok, degraded, latency)
+    return buckets
+
+
+def _recompute(resolution: str, source: str, parents: dict[dt.datetime, set[int]]) -> dict[dt.datetime, set[int]]:
+    """Recompute ``resolution`` rows for {bucket start: service ids} from ``source`` rows."""
+    step = {Resolution.HOUR: dt.timedelta(hours=1), Resolution.DAY: dt.timedelta(days=1)}[resolution]
+    touched: dict[dt.datetime, set[int]] = defaultdict(set)
+    for start, service_ids in sorted(parents.items()):
+        buckets: dict[int, Bucket] = defaultdict(Bucket)
+        rows = CheckRollup.objects.filter(
+            resolution=source, start__gte=start, start__lt=start + step, service_id__in=service_ids
+        ).values_list("service_id", *VALUE_FIELDS)
+        for service_id, *values in rows.iterator(chunk_size=5000):
+            buckets[service_id].add_values(*values)
+        _upsert([b.to_row(sid, resolution, start) for sid, b in buckets.items()])
+        for sid in buckets:
+            touched[floor_time(start, Resolution.DAY)].add(sid)
+    return touched
+
+
+def rollup(now: dt.datetime | None = None) -> dict[str, int | float]:
+    """Bring minute, hour and day rollups up to date; idempotent."""
+    began = time.perf_counter()
+    now = now or timezone.now()
+    newest = CheckRollup.objects.filter(resolution=Resolution.MINUTE).aggregate(m=Max("start"))["m"]
+    if newest is not None:
+        start = floor_time(newest - LOOKBACK, Resolution.MINUTE)
+    else:
+        oldest = CheckResult.objects.aggregate(m=Min("at"))["m"]
+        if oldest is None:
+            return {"minutes": 0, "hours": 0, "days": 0, "seconds": 0.0}
+        start = floor_time(oldest, Resolution.MINUTE)
+    end = now + dt.timedelta(microseconds=1)
+    hours: dict[dt.datetime, set[int]] = defaultdict(set)
+    minutes_written = 0
+    cursor = start
+    while cursor < end:
+        chunk_end = min(cursor + CHUNK, end)
+        buckets = _minutes_from_raw(cursor, chunk_end)
+        _upsert([b.to_row(sid, Resolution.MINUTE, minute) for (sid, minute), b in buckets.items()])
+        minutes_written += len(buckets)
+        for sid, minute in buckets:
+            hours[floor_time(minute, Resolution.HOUR)].add(sid)
+        cursor = chunk_end
+    days = _recompute(Resolution.HOUR, Resolution.MINUTE, hours)
+    _recompute(Resolution.DAY, Resolution.HOUR, days)
+    summary = {
+        "minutes": minutes_written,
+        "hours": sum(len(v) for v in hours.values()),
+        "days": sum(len(v) for v in days.values()),
+        "seconds": round(time.perf_counter() - began, 3),
+    }
+    log.info("rollup: %s", summary)
+    return summary
+
+
+def _delete_before(queryset: object, cutoff_field: str, cutoff: dt.datetime) -> int:
+    """Delete in batches so a large backlog never holds one huge transaction."""
+    model = queryset.model  # type: ignore[attr-defined]
+    deleted = 0
+    while True:
+        ids = list(queryset.filter(**{f"{cutoff_field}__lt": cutoff}).values_list("pk", flat=True)[:DELETE_BATCH])  # type: ignore[attr-defined]
+        if not ids:
+            return deleted
+        deleted += model.objects.filter(pk__in=ids).delete()[0]
+        if len(ids) < DELETE_BATCH:
+            return deleted
+
+
+def prune(now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete history past its retention; raw rows are only deleted once rolled up. Idempotent."""
+    now = now or timezone.now()
+    raw_cutoff = now - dt.timedelta(days=settings.RAW_RETENTION_DAYS)
+    newest = CheckRollup.objects.filter(resolution=Resolution.MINUTE).aggregate(m=Max("start"))["m"]
+    rolled_up_until = (newest - LOOKBACK) if newest is not None else None
+    raw_deleted = 0
+    if rolled_up_until is not None:
+        raw_deleted = _delete_before(CheckResult.objects.all(), "at", min(raw_cutoff, rolled_up_until))
+    minutes_deleted = _delete_before(CheckRollup.objects.filter(resolution=Resolution.MINUTE), "start", raw_cutoff)
+    long_cutoff = now - dt.timedelta(days=ROLLUP_RETENTION_DAYS)
+    long_deleted = _delete_before(
+        CheckRollup.objects.filter(resolution__in=[Resolution.HOUR, Resolution.DAY]), "start", long_cutoff
+    )
+    summary = {"raw": raw_deleted, "minute_rollups": minutes_deleted, "hour_day_rollups": long_deleted}
+    log.info("prune: %s", summary)
+    return summary
+
+
+# Reading: statistics over windows --------------------------------------------------------
+
+WINDOWS: dict[str, tuple[str, int]] = {
+    "24h": (Resolution.HOUR, 24),
+    "7d": (Resolution.HOUR, 24 * 7),
+    "30d": (Resolution.DAY, 30),
+    "90d": (Resolution.DAY, 90),
+}
+
+
+def window_start(window: str, now: dt.datetime | None = None) -> tuple[str, dt.datetime]:
+    """(resolution, first bucket start) of a window ending in the current bucket."""
+    resolution, buckets = WINDOWS[window]
+    step = dt.timedelta(hours=1) if resolution == Resolution.HOUR else dt.timedelta(days=1)
+    return resolution, floor_time(now or timezone.now(), resolution) - step * (buckets - 1)
+
+
+@dataclass
+class WindowStats:
+    """Uptime, error rate and latency percentiles of one service over one window."""
+
+    count: int = 0
+    failures: int = 0
+    degraded: int = 0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    mean_ms: float | None = None
+
+    @property
+    def uptime(self) -> float | None:
+        return None if not self.count else (self.count - self.failures) / self.count
+
+    @property
+    def error_rate(self) -> float | None:
+        return None if not self.count else self.failures / self.count
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {
+            "checks": self.count,
+            "failures": self.failures,
+            "uptime": None if self.uptime is None else round(self.uptime, 6),
+            "error_rate": None if self.error_rate is None else round(self.error_rate, 6),
+            "p50_ms": _round(self.p50_ms),
+            "p95_ms": _round(self.p95_ms),
+            "p99_ms": _round(self.p99_ms),
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def stats_from_rows(rows: Iterable[CheckRollup]) -> WindowStats:
+    bucket = Bucket()
+    for row in rows:
+        bucket.add_rollup(row)
+    return WindowStats(
+        count=bucket.count,
+        failures=bucket.failures,
+        degraded=bucket.degraded,
+        p50_ms=bucket.hist.quantile(0.50),
+        p95_ms=bucket.hist.quantile(0.95),
+        p99_ms=bucket.hist.quantile(0.99),
+        mean_ms=(bucket.latency_sum / bucket.latency_count) if bucket.latency_count else None,
+    )
+
+
+def window_rows(
+    service_ids: Iterable[int], windows: Iterable[str], now: dt.datetime | None = None
+) -> dict[str, dict[int, list[CheckRollup]]]:
+    """Rollup rows per window per service, with one query per resolution used."""
+    now = now or timezone.now()
+    wanted = list(windows)
+    ids = list(service_ids)
+    by_resolution: dict[str, dt.datetime] = {}
+    for window in wanted:
+        resolution, start = window_start(window, now)
+        by_resolution[resolution] = min(start, by_resolution.get(resolution, start))
+    fetched: dict[str, list[CheckRollup]] = {}
+    for resolution, start in by_resolution.items():
+        fetched[resolution] = list(
+            CheckRollup.objects.filter(resolution=resolution, start__gte=start, service_id__in=ids).order_by("start")
+        )
+    result: dict[str, dict[int, list[CheckRollup]]] = {}
+    for window in wanted:
+        resolution, start = window_start(window, now)
+        per: dict[int, list[CheckRollup]] = defaultdict(list)
+        for row in fetched[resolution]:
+            if row.start >= start:
+                per[row.service_id].append(row)
+        result[window] = per
+    return result
+
+
+def window_stats(
+    service_ids: Iterable[int], windows: Iterable[str], now: dt.datetime | None = None
+) -> dict[str, dict[int, WindowStats]]:
+    """{window: {service id: stats}} for every service (empty stats when there is no data)."""
+    ids = list(service_ids)
+    rows = window_rows(ids, windows, now)
+    return {w: {sid: stats_from_rows(per.get(sid, [])) for sid in ids} for w, per in rows.items()}

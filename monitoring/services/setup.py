@@ -1,0 +1,70 @@
+"""Start-up wiring of services, called once from MonitoringConfig.ready().
+
+Audit registrations, the signal that pauses a disabled service, default beat entries (dispatch
+due probes, roll up, prune), the Celery tasks module and the /metrics gauge of service states.
+"""
+
+from __future__ import annotations
+
+
+def setup() -> None:
+    from django.db.models.signals import post_save
+
+    from monitoring.services import tasks  # noqa: F401 - registers the Celery tasks
+    from monitoring.services.models import Service, Tag
+    from monitoring.services.state import ServiceStatusCollector, on_service_saved
+    from opsportal import audit
+    from opsportal.metrics import register_collector
+    from opsportal.schedule import DefaultEntry, declare
+
+    audit.register(
+        Service,
+        exclude={
+            "status",
+            "status_since",
+            "status_reason",
+            "consecutive_failures",
+            "consecutive_successes",
+            "consecutive_slow",
+            "consecutive_fast",
+            "last_checked_at",
+            "last_ok",
+            "last_latency_ms",
+            "last_status_code",
+            "last_error",
+            "cert_expires_at",
+            "next_due_at",
+            "claimed_until",
+            "claim_token",
+            "updated_at",
+        },
+    )
+    audit.register(Tag)
+
+    post_save.connect(on_service_saved, sender=Service, dispatch_uid="monitoring-service-paused-follows-enabled")
+
+    declare(
+        DefaultEntry(
+            "monitoring: dispatch due probes",
+            "monitoring.dispatch_due_probes",
+            every_seconds=5,
+            description="Claims the services whose next check is due and probes them in one sweep.",
+        )
+    )
+    declare(
+        DefaultEntry(
+            "monitoring: roll up check history",
+            "monitoring.rollup_history",
+            every_seconds=60,
+            description="Minute, hour and day rollups of probe results (idempotent).",
+        )
+    )
+    declare(
+        DefaultEntry(
+            "monitoring: prune check history",
+            "monitoring.prune_history",
+            crontab="17 * * * *",
+            description="Deletes raw results after RAW_RETENTION_DAYS and rollups after 400 days.",
+        )
+    )
+    register_collector(ServiceStatusCollector())

@@ -1,0 +1,21 @@
+"""URLs of services: the pages and the services JSON API (names in the app's "monitoring" namespace)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from monitoring.services import api, views
+
+urlpatterns = [
+    path("services/", views.services, name="services"),
+    path("services/new/", views.service_create, name="service_create"),
+    path("services/export.json", views.services_export, name="services_export"),
+    path("services/import/", views.services_import, name="services_import"),
+    path("services/<slug:slug>/", views.service_detail, name="service"),
+    path("services/<slug:slug>/edit/", views.service_edit, name="service_edit"),
+    path("services/<slug:slug>/delete/", views.service_delete, name="service_delete"),
+    path("services/<slug:slug>/probe/", views.service_probe, name="service_probe"),
+    path("api/v1/services", api.services, name="api_services"),
+    path("api/v1/services/<slug:slug>", api.service, name="api_service"),
+    path("api/v1/services/<slug:slug>/results", api.service_results, name="api_service_results"),
+]

@@ -1,1 +1,0 @@
-"""Monitoring console views, one module per page family."""
