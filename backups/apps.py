@@ -14,7 +14,7 @@ class BackupsConfig(AppConfig):
         from opsportal import audit, metrics
         from opsportal.schedule import DefaultEntry, declare
 
-        from . import conf
+        from . import conf, providers
         from .metrics import BackupCollector, backup_age_hours
         from .models import BackupRun, Destination, Policy, RestoreDrill, Source
 
@@ -29,6 +29,7 @@ class BackupsConfig(AppConfig):
         audit.register(RestoreDrill, exclude=volatile | {"tables", "smoke"})
 
         register_metric_source("backup_age_hours", backup_age_hours)
+        providers.register()  # facts maintenance reads by name (sources, credential variables, the month)
         BackupCollector.register_once(metrics.register_collector)
 
         declare(

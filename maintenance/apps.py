@@ -8,3 +8,8 @@ from django.apps import AppConfig
 class MaintenanceConfig(AppConfig):
     name = "maintenance"
     verbose_name = "Maintenance"
+
+    def ready(self) -> None:
+        from . import security_setup
+
+        security_setup.ready()

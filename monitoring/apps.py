@@ -10,6 +10,7 @@ class MonitoringConfig(AppConfig):
     verbose_name = "Monitoring and alerts"
 
     def ready(self) -> None:
+        from . import report_providers
         from .alerts.setup import setup as setup_alerts
         from .metrics.setup import setup as setup_metrics
         from .services.setup import setup as setup_services
@@ -17,3 +18,4 @@ class MonitoringConfig(AppConfig):
         setup_services()
         setup_alerts()
         setup_metrics()
+        report_providers.register()  # facts maintenance reads by name (monthly report, secrets registry)

@@ -24,7 +24,7 @@ NO_STORE = "no-store"
 PRIVATE_CACHE_SECONDS: dict[str, int] = {
     "api_me": 60,  # the caller's own user data
     "monitoring:api_service_results": 60,  # past probe results of one service
-    "maintenance:api_report": 300,  # a monthly report (a closed month does not change)
+    "maintenance_api:report": 300,  # a monthly report (a closed month does not change)
 }
 
 

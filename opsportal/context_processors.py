@@ -20,7 +20,7 @@ NAVIGATION = [
     ("Backups", "backups:index", "backups.view_backuprun"),
     ("Checklists", "maintenance:checklists", "maintenance.view_checklist"),
     ("Runbooks", "maintenance:runbooks", "maintenance.view_runbook"),
-    ("Security", "maintenance:security", "maintenance.view_secret"),
+    ("Security", "maintenance:security", "maintenance.view_dependencyfinding"),
     ("Audit", "audit", "opsportal.view_audit"),
     ("Admin", "users", "opsportal.manage_users"),
 ]

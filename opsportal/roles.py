@@ -31,6 +31,12 @@ VIEWER_EXCLUDED = {
     "opsportal.view_audit",
     "opsportal.manage_users",
     "opsportal.ingest_metrics",
+    # The secrets registry and database care are Admins' (DESIGN.md, Roles).
+    "maintenance.view_secret",
+    "maintenance.view_rotation",
+    "maintenance.view_rotationstep",
+    "maintenance.view_vacuumrun",
+    "maintenance.view_databasecare",
 }
 
 # What an Editor may do on top of a Viewer (DESIGN.md, Roles). Names that do not exist yet
@@ -57,6 +63,8 @@ EDITOR_EXTRA = {
     "maintenance.execute_runbook",
     "maintenance.add_runbookexecution",
     "maintenance.change_runbookexecution",
+    # Uploading or posting a dependency-audit report (a CI token needs no Admin role).
+    "maintenance.add_dependencyaudit",
 }
 
 # Admins get every permission of these apps.

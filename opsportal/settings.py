@@ -221,6 +221,8 @@ DB_CARE_SLOW_MS = conf.integer("DB_CARE_SLOW_MS", 1000, minimum=1)
 DB_CARE_STATEMENT_TIMEOUT_MS = conf.integer("DB_CARE_STATEMENT_TIMEOUT_MS", 5000, minimum=100)
 DB_CARE_LONG_QUERY_SECONDS = conf.integer("DB_CARE_LONG_QUERY_SECONDS", 60, minimum=1)
 DB_CARE_VACUUM_TIMEOUT_SECONDS = conf.integer("DB_CARE_VACUUM_TIMEOUT_SECONDS", 3600, minimum=10)
+# Monthly report: emailed on the 1st to these addresses (comma-separated; empty: not sent).
+MONTHLY_REPORT_EMAILS = conf.string_list("MONTHLY_REPORT_EMAILS", [])
 
 LOG_LEVEL = conf.string("LOG_LEVEL", "INFO").upper()
 LOGGING = {

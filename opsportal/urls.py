@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("monitoring.urls")),
     path("backups/", include("backups.urls")),
     path("maintenance/", include("maintenance.urls")),
+    path("api/v1/", include("maintenance.urls_api")),
     path("login/", login_view, name="login"),
     path("logout/", logout_view, name="logout"),
     path("account/password/", password_change, name="password_change"),

@@ -1,0 +1,55 @@
+"""The monthly report: page (prints cleanly), CSV export and JSON API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from opsportal.access import api_error, api_view, console_view
+
+from . import reports
+
+
+def _month(request: HttpRequest, month: str | None) -> str:
+    return month or request.GET.get("month") or reports.previous_month()
+
+
+@console_view("maintenance.view_monthlyreport")
+def report(request: HttpRequest, month: str | None = None) -> HttpResponse:
+    if month is None and request.GET.get("month"):
+        return redirect("maintenance:report_month", month=request.GET["month"])
+    month = _month(request, month)
+    try:
+        data = reports.build(month)
+    except ValueError:
+        raise Http404("no such month") from None
+    now = timezone.localtime()
+    recent = []
+    cursor = now.date().replace(day=1)
+    for _ in range(12):
+        recent.append(f"{cursor:%Y-%m}")
+        cursor = (cursor - dt.timedelta(days=1)).replace(day=1)
+    return render(request, "maintenance/report.html", {"r": data, "months": recent, "now": now})
+
+
+@console_view("maintenance.view_monthlyreport")
+def report_csv(request: HttpRequest, month: str) -> HttpResponse:
+    try:
+        data = reports.build(month)
+    except ValueError:
+        raise Http404("no such month") from None
+    response = HttpResponse(reports.to_csv(data), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="ops-portal-report-{month}.csv"'
+    return response
+
+
+@api_view("maintenance.view_monthlyreport")
+def api_report(request: HttpRequest, month: str) -> JsonResponse:
+    try:
+        data = reports.build(month)
+    except ValueError as exc:
+        return api_error(400, str(exc), field="month")
+    return JsonResponse(reports.to_json(data))
