@@ -93,8 +93,11 @@ def observed_hash(value: str) -> str:
 # Inventory ------------------------------------------------------------------------------
 
 
-def _upsert(auto_key: str, *, observed: str | None = None, first_rotated: Any = None, **fields: Any) -> Secret:
-    secret = Secret.objects.filter(auto_key=auto_key).first()
+def _upsert(
+    existing: dict[str, Secret], auto_key: str, *, observed: str | None = None, first_rotated: Any = None, **fields: Any
+) -> Secret:
+    """Create or bring up to date the registry row of one listed secret (a save only when it changed)."""
+    secret = existing.get(auto_key)
     now = timezone.now()
     if secret is None:
         return Secret.objects.create(
@@ -122,6 +125,7 @@ def sync_inventory() -> dict[str, int]:
     """List the portal's own secrets in the registry; returns how many of each kind are live."""
     seen: set[str] = set()
     counts: Counter[str] = Counter()
+    existing = {s.auto_key: s for s in Secret.objects.filter(auto_key__isnull=False) if s.auto_key}
     for token in ApiToken.objects.select_related("user"):
         key = f"api-token:{token.pk}"
         if not token.is_active:
@@ -129,6 +133,7 @@ def sync_inventory() -> dict[str, int]:
         seen.add(key)
         counts[SecretKind.API_TOKEN] += 1
         _upsert(
+            existing,
             key,
             first_rotated=token.created_at,
             kind=SecretKind.API_TOKEN,
@@ -143,6 +148,7 @@ def sync_inventory() -> dict[str, int]:
         seen.add(key)
         counts[SecretKind.CHANNEL] += 1
         _upsert(
+            existing,
             key,
             observed=ch.get("fingerprint") or "",
             first_rotated=ch.get("created_at"),
@@ -156,6 +162,7 @@ def sync_inventory() -> dict[str, int]:
         seen.add(key)
         counts[SecretKind.VARIABLE] += 1
         _upsert(
+            existing,
             key,
             observed=observed_hash(os.environ.get(var["name"], "")),
             kind=SecretKind.VARIABLE,
@@ -168,13 +175,14 @@ def sync_inventory() -> dict[str, int]:
         seen.add(key)
         counts[SecretKind.CERTIFICATE] += 1
         _upsert(
+            existing,
             key,
             kind=SecretKind.CERTIFICATE,
             name=f"TLS certificate of {cert.get('host') or cert['service']}"[:150],
             where_used=f"service {cert.get('name', cert['service'])}"[:300],
             expires_at=cert.get("expires_at"),
         )
-    gone = Secret.objects.filter(auto_key__isnull=False, retired_at__isnull=True).exclude(auto_key__in=seen)
+    gone = [s for key, s in existing.items() if key not in seen and s.retired_at is None]
     for secret in gone:
         secret.retired_at = timezone.now()
         secret.save()

@@ -4,6 +4,7 @@ findings alert, fixed ones resolve on the next audit, malformed reports refused,
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from maintenance import dependency_audits
 from maintenance.models import DependencyAudit, DependencyFinding
@@ -161,3 +164,30 @@ def test_the_weekly_self_audit_runs_real_pip_audit_and_reports_when_it_cannot_re
         self_audit.run()
     job = JobRun.objects.get(kind="security: pip-audit of the portal")
     assert job.state == ("failed" if audit.outcome != "complete" else "succeeded")
+
+
+json_bodies = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(
+        ["dependencies", "vulnerabilities", "name", "version", "vulns", "via", "id", "severity", "fix_versions", "message"]
+    ) | st.text(max_size=8), inner, max_size=5),
+    max_leaves=25,
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=json_bodies | st.binary(max_size=200).map(lambda b: b))
+def test_any_body_gets_a_json_answer_never_a_500(token_for: Any, body: Any) -> None:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    before = DependencyAudit.objects.count()
+    response = Client().post(
+        reverse("maintenance_api:ingest_audits") + "?project=fuzz",
+        raw,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token_for('editor')}",
+    )
+    assert response.status_code in (201, 202, 400), response.status_code
+    payload = response.json()
+    if response.status_code == 400:
+        assert payload["error"] and payload["field"] == "body"
+        assert DependencyAudit.objects.count() == before  # nothing stored

@@ -230,3 +230,23 @@ def test_tls_certificates_come_from_monitoring_with_their_expiry(db: Any) -> Non
     cert = Secret.objects.get(auto_key="certificate:web")
     assert cert.kind == "certificate" and cert.due_state() == "due_soon" and not cert.rotatable
     assert cert.name == "TLS certificate of example.com"
+
+
+def test_the_registry_page_takes_the_same_queries_for_3_or_30_tokens(users: dict[str, Any], client_for: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for("admin")
+
+    def count() -> int:
+        client.get(reverse("maintenance:secrets"))  # the first look lists new rows
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("maintenance:secrets")).status_code == 200
+        return len(ctx.captured_queries)
+
+    for i in range(3):
+        ApiToken.issue(users["editor"], f"t{i}", "Viewer")
+    few = count()
+    for i in range(27):
+        ApiToken.issue(users["editor"], f"u{i}", "Viewer")
+    assert count() == few
