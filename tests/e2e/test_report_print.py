@@ -15,13 +15,13 @@ from tests.maintenance.test_monthly_report import october  # noqa: F401 - the se
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.mark.usefixtures("october")
 def test_the_printed_report_is_clean(
     page: Any,
     live_server: Any,
     sign_in: Any,
     users: dict[str, Any],
-    october: None,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     sign_in(page, users["viewer"])
     page.goto(f"{live_server.url}/maintenance/reports/2026-10/")
