@@ -18,9 +18,10 @@ from django.utils import timezone
 
 from . import alerting, conf
 from .choices import ACTIVE_DRILL_STATES, DrillState, RunState, Trigger
-from .drills import DrillRefused, enqueue_drill, queue_drill
+from .engines import engine_for
+from .jobs import AlreadyRunning, enqueue, queue_drill, queue_run
 from .models import BackupRun, Policy, RestoreDrill
-from .runner import AlreadyRunning, enqueue, queue_run
+from .targets import DrillRefused
 from .verify import ReverifyResult, reverify_policy
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def _drop_abandoned(drill: RestoreDrill) -> None:
     if not drill.target_name or drill.started_at is None:
         return
     try:
-        drill.policy.source.engine().drop_target(drill.target_name)
+        engine_for(drill.policy.source).drop_target(drill.target_name)
         RestoreDrill.objects.filter(pk=drill.pk).update(target_dropped=True)
     except Exception as exc:  # noqa: BLE001
         log.warning("could not drop the scratch target of drill %s: %s", drill.pk, exc)
@@ -134,7 +135,7 @@ def reverify_all() -> dict[str, list[ReverifyResult]]:
     return {policy.slug: reverify_policy(policy) for policy in Policy.objects.all()}
 
 
-def drill_all(*, send: Callable[[RestoreDrill], None] = enqueue_drill) -> dict[str, str]:
+def drill_all(*, send: Callable[[RestoreDrill], None] = enqueue) -> dict[str, str]:
     """The monthly restore drill of every enabled policy."""
     outcome = {}
     for policy in Policy.objects.filter(enabled=True).select_related("source"):

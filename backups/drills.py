@@ -4,139 +4,32 @@ A drill restores the latest good backup into a new scratch database whose name c
 drill prefix, compares every table's row count with the manifest, runs ``migrate --check`` when
 the source is the portal's own database, runs the policy's smoke-test queries and drops the
 scratch database. Every step is recorded with its timing and result: the drill row is the
-documented result. A restore is the same without the checks' teardown: the target is kept.
+documented result. A restore is the same without the checks' teardown: the target is kept. Queueing and
+claiming live in ``jobs``, target-name rules in ``targets``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import secrets
-import uuid
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import alerting, conf
-from .choices import ACTIVE_DRILL_STATES, DrillKind, DrillState, RunState, SourceKind
+from . import alerting
+from .choices import ACTIVE_DRILL_STATES, DrillKind, DrillState, RunState
+from .engines import engine_for
 from .engines.base import Engine, EngineError
+from .jobs import KNOWN_FAILURES, claim_drill, queue_drill, reason_for
 from .journal import Journal
 from .models import BackupRun, Policy, RestoreDrill
 from .pipeline import read_artifact
-from .runner import KNOWN_FAILURES, AlreadyRunning, reason_for, worker_id
+from .targets import DrillRefused, check_target_name
 
 log = logging.getLogger(__name__)
-
-NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-
-class DrillRefused(Exception):
-    """A drill or restore that must not start (bad target, no good backup, ...)."""
 
 
 class DrillCheckFailed(EngineError):
     """The restore worked but a check (row counts, migrations, smoke tests) did not pass."""
-
-
-def protected_names(policy: Policy) -> set[str]:
-    """Names a scratch target may never take: the portal's own database and the source's."""
-    default = settings.DATABASES["default"]
-    own = str(default.get("NAME") or "")
-    names = {own, Path(own).stem}
-    test_name = (default.get("TEST") or {}).get("NAME")
-    if test_name:
-        names.add(str(test_name))
-    if policy.source.kind == SourceKind.SQLITE:
-        names.add(policy.source.sqlite_path().stem)
-    return {n for n in names if n}
-
-
-def check_target_name(policy: Policy, name: str, engine: Engine | None = None) -> None:
-    """Refuse a target that is not a fresh, prefixed scratch name (raises DrillRefused).
-
-    Without ``engine`` only the rules that need no connection are checked (the web process
-    may not hold the source's credentials); the worker checks everything again.
-    """
-    prefix = conf.drill_prefix()
-    if not NAME.match(name):
-        raise DrillRefused("Use lower-case letters, digits and underscores (at most 63), starting with a letter.")
-    if not name.startswith(prefix) or name == prefix:
-        raise DrillRefused(f"Scratch targets must start with the drill prefix {prefix!r}; {name!r} does not.")
-    if name in protected_names(policy):
-        raise DrillRefused(f"{name!r} is the name of a production database; refusing.")
-    if engine is None:
-        return
-    if name == engine.own_target_name():
-        raise DrillRefused(f"{name!r} is the source's own database; refusing.")
-    try:
-        exists = engine.target_exists(name)
-    except EngineError as exc:
-        raise DrillRefused(f"cannot check whether {name!r} exists: {exc}") from None
-    if exists:
-        raise DrillRefused(f"{name!r} already exists; a drill never restores over an existing database.")
-
-
-def new_target_name(policy: Policy) -> str:
-    slug = re.sub(r"[^a-z0-9_]", "_", policy.slug.lower())[:24]
-    stamp = timezone.now().strftime("%Y%m%d%H%M")
-    return f"{conf.drill_prefix()}{slug}_{stamp}_{secrets.token_hex(2)}"[:63]
-
-
-def latest_good(policy: Policy) -> BackupRun | None:
-    return policy.runs.filter(state=RunState.GOOD).order_by("-started_at").first()
-
-
-def queue_drill(
-    policy: Policy,
-    *,
-    kind: str = DrillKind.DRILL,
-    trigger: str,
-    user: Any = None,
-    run: BackupRun | None = None,
-    target: str = "",
-) -> RestoreDrill:
-    run = run or latest_good(policy)
-    if run is None:
-        raise DrillRefused(f"{policy.name} has no good backup to restore yet.")
-    if run.state != RunState.GOOD or run.policy_id != policy.pk:
-        raise DrillRefused(f"run #{run.pk} is not a good backup of {policy.name}.")
-    if kind == DrillKind.RESTORE:
-        check_target_name(policy, target)
-    else:
-        target = target or new_target_name(policy)
-        check_target_name(policy, target)
-    try:
-        with transaction.atomic():
-            return RestoreDrill.objects.create(
-                policy=policy,
-                run=run,
-                kind=kind,
-                trigger=trigger,
-                requested_by=user if getattr(user, "is_authenticated", False) else None,
-                target_name=target,
-                celery_task_id=str(uuid.uuid4()),
-            )
-    except IntegrityError:
-        raise AlreadyRunning(f"a drill or restore of {policy.name} is already queued or running") from None
-
-
-def enqueue_drill(drill: RestoreDrill) -> None:
-    from .tasks import execute_drill_task
-
-    transaction.on_commit(lambda: execute_drill_task.apply_async(args=[drill.pk], task_id=drill.celery_task_id))
-
-
-def claim_drill(drill_id: int, task_id: str | None = None) -> RestoreDrill | None:
-    rows = RestoreDrill.objects.filter(pk=drill_id, state=DrillState.QUEUED)
-    if task_id is not None:
-        rows = rows.filter(celery_task_id=task_id)
-    now = timezone.now()
-    if rows.update(state=DrillState.RUNNING, started_at=now, heartbeat_at=now, worker=worker_id()) != 1:
-        return None
-    return RestoreDrill.objects.select_related("policy__source", "run__destination").get(pk=drill_id)
 
 
 def execute_drill(drill: RestoreDrill) -> RestoreDrill:
@@ -147,7 +40,7 @@ def execute_drill(drill: RestoreDrill) -> RestoreDrill:
     created = False
     failure: BaseException | None = None
     try:
-        engine = policy.source.engine()
+        engine = engine_for(policy.source)
         journal.scrub = engine.scrub
         with journal.step("choose", "Choose the backup") as step:
             if run is None or run.state != RunState.GOOD:

@@ -8,9 +8,10 @@ from urllib.parse import urlsplit
 from django import forms
 from django.utils.text import slugify
 
-from .drills import DrillRefused, check_target_name
+from .engines import engine_for
 from .engines.base import EngineError
 from .models import Destination, MissingCredential, Policy, Source
+from .targets import DrillRefused, check_target_name
 
 RESERVED_SLUGS = {"new"}
 
@@ -148,7 +149,7 @@ class RestoreForm(forms.Form):
         try:
             engine = None
             try:
-                engine = self.policy.source.engine()
+                engine = engine_for(self.policy.source)
             except (MissingCredential, EngineError):
                 pass  # the web process may not hold the source's credentials; the worker checks again
             check_target_name(self.policy, target, engine)

@@ -1,87 +1,28 @@
-"""Running one backup: queue, claim, dump, verify, mark good, prune; or fail with the reason.
+"""Running one claimed backup: dump, verify, mark good, prune; or fail with the reason.
 
-A run is claimed with a compare-and-set from queued to running (and, when a Celery task runs
-it, only by the task whose id is stored on the row), so a redelivered task never runs a
-backup twice. A partial unique index allows one active run per policy.
+Queueing and claiming (one active run per policy, claimed only by the task whose id is on the
+row) live in ``jobs``; this module carries a claimed run to good or failed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import socket
-import uuid
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import alerting
 from .choices import ACTIVE_RUN_STATES, RunState
-from .compression import CorruptArtifact
-from .engines.base import EngineError
+from .engines import engine_for
+from .jobs import KNOWN_FAILURES, claim_run, queue_run, reason_for
 from .journal import JobStopped, Journal
-from .models import BackupRun, MissingCredential, Policy
+from .models import BackupRun, Policy
 from .pipeline import AbortFailed, cleanup_ref, write_artifact
 from .prune import prune_policy
-from .storage import StorageError
 from .verify import verify_artifact
 
 log = logging.getLogger(__name__)
-
-KNOWN_FAILURES = (EngineError, StorageError, MissingCredential, AbortFailed, CorruptArtifact, JobStopped)
-
-
-class AlreadyRunning(Exception):
-    """The policy already has a queued or running backup."""
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def reason_for(exc: BaseException) -> str:
-    """A short reason safe to show: typed failures say what went wrong, anything else its type."""
-    if isinstance(exc, KNOWN_FAILURES):
-        return str(exc) or type(exc).__name__
-    return f"unexpected error ({type(exc).__name__}); details are in the worker log"
-
-
-def queue_run(policy: Policy, *, trigger: str, user: Any = None) -> BackupRun:
-    """Create a queued run (refused while another run of the policy is active)."""
-    try:
-        with transaction.atomic():
-            return BackupRun.objects.create(
-                policy=policy,
-                destination=policy.destination,
-                source_kind=policy.source.kind,
-                compression=policy.compression,
-                compression_level=policy.compression_level,
-                trigger=trigger,
-                requested_by=user if getattr(user, "is_authenticated", False) else None,
-                celery_task_id=str(uuid.uuid4()),
-            )
-    except IntegrityError:
-        raise AlreadyRunning(f"a backup of {policy.name} is already queued or running") from None
-
-
-def enqueue(run: BackupRun) -> None:
-    """Send the run to a worker once the transaction that queued it commits."""
-    from .tasks import execute_run_task
-
-    transaction.on_commit(lambda: execute_run_task.apply_async(args=[run.pk], task_id=run.celery_task_id))
-
-
-def claim_run(run_id: int, task_id: str | None = None) -> BackupRun | None:
-    """Move a queued run to running; None if someone else has it (or the task is not its owner)."""
-    rows = BackupRun.objects.filter(pk=run_id, state=RunState.QUEUED)
-    if task_id is not None:
-        rows = rows.filter(celery_task_id=task_id)
-    now = timezone.now()
-    if rows.update(state=RunState.RUNNING, started_at=now, heartbeat_at=now, worker=worker_id()) != 1:
-        return None
-    return BackupRun.objects.select_related("policy__source", "policy__destination", "destination").get(pk=run_id)
 
 
 def artifact_key(run: BackupRun) -> str:
@@ -104,7 +45,7 @@ def execute_run(run: BackupRun) -> BackupRun:
     storage: Any = None
     committed = False
     try:
-        engine = policy.source.engine()
+        engine = engine_for(policy.source)
         journal.scrub = engine.scrub
         storage = run.destination.storage()
         with journal.step("prepare", "Check tools and source") as step:

@@ -1,4 +1,8 @@
-"""Celery tasks of the backups app: thin wrappers around the domain modules."""
+"""Celery tasks of the backups app: thin wrappers around the domain modules.
+
+Tasks import the lifecycle (``jobs``) and the executors; nothing imports this module (jobs
+are sent to these tasks by name).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,16 @@ from celery import shared_task
 
 from opsportal.jobs import record_job
 
+from .dispatch import drill_all, reap_stale, reverify_all, run_due
+from .drills import execute_drill
+from .jobs import claim_drill, claim_run
+from .models import Policy
+from .runner import execute_run
+from .verify import reverify_policy
+
 
 @shared_task(name="backups.run_due", ignore_result=True, bind=True)
 def run_due_task(self: Any) -> dict[str, Any]:
-    from .dispatch import run_due
-
     with record_job("backups: run due", task_id=self.request.id or "") as job:
         result = run_due()
         job.stats = {"queued": result.queued, "skipped": result.skipped}
@@ -22,8 +31,6 @@ def run_due_task(self: Any) -> dict[str, Any]:
 @shared_task(name="backups.execute_run", bind=True, ignore_result=True, acks_late=True)
 def execute_run_task(self: Any, run_id: int) -> str:
     """Run one queued backup; only the task whose id is stored on the row may claim it."""
-    from .runner import claim_run, execute_run
-
     run = claim_run(run_id, task_id=self.request.id)
     if run is None:
         return "not claimed (already taken, finished, or not this task's run)"
@@ -32,8 +39,6 @@ def execute_run_task(self: Any, run_id: int) -> str:
 
 @shared_task(name="backups.execute_drill", bind=True, ignore_result=True, acks_late=True)
 def execute_drill_task(self: Any, drill_id: int) -> str:
-    from .drills import claim_drill, execute_drill
-
     drill = claim_drill(drill_id, task_id=self.request.id)
     if drill is None:
         return "not claimed"
@@ -50,16 +55,12 @@ def _verified(job: Any, results: dict[str, list[bool]]) -> dict[str, list[bool]]
 
 @shared_task(name="backups.reverify", ignore_result=True, bind=True)
 def reverify_task(self: Any) -> dict[str, list[bool]]:
-    from .dispatch import reverify_all
-
     with record_job("backups: re-verify", task_id=self.request.id or "") as job:
         return _verified(job, {slug: [r.ok for r in results] for slug, results in reverify_all().items()})
 
 
 @shared_task(name="backups.drill_all", ignore_result=True, bind=True)
 def drill_all_task(self: Any) -> dict[str, str]:
-    from .dispatch import drill_all
-
     with record_job("backups: drill all", task_id=self.request.id or "") as job:
         job.stats = drill_all()
     return job.stats
@@ -67,8 +68,6 @@ def drill_all_task(self: Any) -> dict[str, str]:
 
 @shared_task(name="backups.reap", ignore_result=True, bind=True)
 def reap_task(self: Any) -> dict[str, list[int]]:
-    from .dispatch import reap_stale
-
     with record_job("backups: reap", task_id=self.request.id or "") as job:
         result = reap_stale()
         job.stats = {"runs": result.runs, "drills": result.drills, "cleaned": result.cleaned}
@@ -78,9 +77,6 @@ def reap_task(self: Any) -> dict[str, list[int]]:
 @shared_task(name="backups.reverify_policy", ignore_result=True, bind=True)
 def reverify_policy_task(self: Any, policy_id: int) -> list[bool]:
     """Re-verify the kept backups of one policy (the console's "verify now")."""
-    from .models import Policy
-    from .verify import reverify_policy
-
     with record_job("backups: re-verify", trigger="console", task_id=self.request.id or "") as job:
         policy = Policy.objects.filter(pk=policy_id).first()
         if policy is None:

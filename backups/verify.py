@@ -16,30 +16,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import alerting
-from .choices import RunState, SourceKind
-from .engines.base import Engine, EngineError, VerifyFailed
+from .choices import RunState
+from .engines import verifier_for
+from .engines.base import EngineError, VerifyFailed
 from .models import BackupRun, Policy
 from .pipeline import read_artifact
 from .storage import StorageError
 
 log = logging.getLogger(__name__)
-
-
-def verifier_for(run: BackupRun) -> Engine:
-    """An engine able to verify ``run``'s artifact; it needs no source credentials."""
-    if run.source_kind == SourceKind.POSTGRES:
-        from .engines.postgres import PostgresEngine
-
-        return PostgresEngine(url="")
-    if run.source_kind == SourceKind.SQLITE:
-        from .engines.sqlite import SqliteEngine
-
-        return SqliteEngine(path=run.policy.source.sqlite_path())
-    from pathlib import Path
-
-    from .engines.media import MediaEngine
-
-    return MediaEngine(root=Path(run.policy.source.path or "/"))
 
 
 def verify_artifact(

@@ -25,13 +25,14 @@ from opsportal.models import AuditRecord
 
 from . import conf
 from .choices import ACTIVE_RUN_STATES, DrillKind, RunState, Trigger
-from .drills import DrillRefused, enqueue_drill, queue_drill
 from .forms import DestinationForm, PolicyForm, RestoreForm, SourceForm
+from .jobs import AlreadyRunning, enqueue, queue_drill, queue_run
 from .metrics import age_badge
 from .models import BackupRun, Destination, Policy, RestoreDrill, Source
 from .prune import apply_prune, good_runs, plan_prune, plan_retention
-from .runner import AlreadyRunning, enqueue, queue_run
 from .svg import retention_timeline, step_bars
+from .targets import DrillRefused
+from .tasks import reverify_policy_task
 
 VIEW = "backups.view_backuprun"
 
@@ -200,8 +201,6 @@ def run_now(request: HttpRequest, slug: str) -> HttpResponse:
 
 @console_view("backups.run_backup", methods=("POST",))
 def verify_now(request: HttpRequest, slug: str) -> HttpResponse:
-    from .tasks import reverify_policy_task
-
     policy = get_object_or_404(Policy, slug=slug)
     count = policy.runs.filter(state=RunState.GOOD).count()
     transaction.on_commit(lambda: reverify_policy_task.delay(policy.pk))
@@ -219,7 +218,7 @@ def drill_now(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         with transaction.atomic():
             drill = queue_drill(policy, trigger=Trigger.MANUAL, user=request.user, run=run)
-            enqueue_drill(drill)
+            enqueue(drill)
     except (DrillRefused, AlreadyRunning) as exc:
         messages.error(request, str(exc))
         return redirect(policy)
@@ -246,7 +245,7 @@ def restore(request: HttpRequest, pk: int) -> HttpResponse:
                     run=run,
                     target=target,
                 )
-                enqueue_drill(drill)
+                enqueue(drill)
         except (DrillRefused, AlreadyRunning) as exc:
             form.add_error(None, str(exc))
         else:

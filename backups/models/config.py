@@ -119,22 +119,6 @@ class Source(models.Model):
             return Path(self.path)
         return Path(str(settings.DATABASES["default"]["NAME"]))
 
-    def engine(self) -> Any:
-        """The engine that dumps, verifies and restores this source."""
-        if self.kind == SourceKind.POSTGRES:
-            from ..engines.postgres import PostgresEngine
-
-            url = read_env(self.url_env, f"source {self.slug}")
-            restore = read_env(self.restore_url_env, f"source {self.slug}") if self.restore_url_env else url
-            return PostgresEngine(url=url, restore_url=restore)
-        if self.kind == SourceKind.SQLITE:
-            from ..engines.sqlite import SqliteEngine
-
-            return SqliteEngine(path=self.sqlite_path())
-        from ..engines.media import MediaEngine
-
-        return MediaEngine(root=Path(self.path))
-
 
 class Destination(models.Model):
     """Where backup artifacts go: a local directory or an S3 bucket (any S3-compatible endpoint).

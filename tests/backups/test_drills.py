@@ -10,6 +10,7 @@ import pytest
 from backups import runner
 from backups.choices import DrillKind, Trigger
 from backups.drills import DrillRefused, check_target_name, drill_now, queue_drill
+from backups.engines import engine_for
 from backups.models import BackupRun, Source
 from tests.backups import helpers
 from tests.backups.conftest import open_alert
@@ -25,7 +26,7 @@ def good_run(pg_policy: Any) -> BackupRun:
 
 
 def test_target_names_that_are_refused(pg_policy: Any, pg_source_env: str, settings: Any) -> None:
-    engine = pg_policy.source.engine()
+    engine = engine_for(pg_policy.source)
     refusals = {
         "shop_copy": "must start with the drill prefix",
         "Drill_t_UPPER": "lower-case",

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from backups import runner
+from backups import jobs, runner
 from backups.choices import RunState, Trigger
 from backups.dispatch import reap_stale, retry_cleanups
 from backups.models import BackupRun
@@ -192,7 +192,7 @@ def test_reaper_fails_a_run_whose_worker_died(pg_policy: Any) -> None:
     assert_failed_cleanly(run, folder, f"backup:failed:{pg_policy.slug}")
     assert "stopped reporting" in run.error
     # A fresh run is possible again.
-    with contextlib.suppress(runner.AlreadyRunning):
+    with contextlib.suppress(jobs.AlreadyRunning):
         assert runner.queue_run(pg_policy, trigger=Trigger.SCHEDULE).state == RunState.QUEUED
 
 

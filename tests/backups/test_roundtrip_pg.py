@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import zstandard
 
-from backups import runner
+from backups import jobs, runner
 from backups.choices import RunState, Trigger
 from backups.drills import drill_now
 from tests.backups import helpers
@@ -100,7 +100,7 @@ def test_the_password_reaches_pg_dump_only_through_the_environment(
 
 def test_a_second_run_while_one_is_active_is_refused(pg_policy: Any) -> None:
     first = runner.queue_run(pg_policy, trigger=Trigger.MANUAL)
-    with pytest.raises(runner.AlreadyRunning):
+    with pytest.raises(jobs.AlreadyRunning):
         runner.queue_run(pg_policy, trigger=Trigger.MANUAL)
     assert runner.claim_run(first.pk, task_id="someone-else") is None  # only the stored task may claim
     assert runner.claim_run(first.pk, task_id=first.celery_task_id) is not None

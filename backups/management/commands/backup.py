@@ -12,11 +12,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from backups.choices import DrillKind, RunState, Trigger
-from backups.drills import DrillRefused, drill_now
+from backups.drills import drill_now
+from backups.jobs import AlreadyRunning
 from backups.metrics import age_badge
 from backups.models import BackupRun, Policy
 from backups.prune import prune_policy
-from backups.runner import AlreadyRunning, run_now
+from backups.runner import run_now
+from backups.targets import DrillRefused
 from backups.verify import reverify_policy, reverify_run
 
 
