@@ -16,7 +16,7 @@ class BackupsConfig(AppConfig):
 
         from . import conf, providers
         from .metrics import BackupCollector, backup_age_hours
-        from .models import BackupRun, Destination, Policy, RestoreDrill, Source
+        from .models import BackupRun, Destination, Policy, RestoreDrill, RestoreRun, Source
 
         conf.validate()
         audit.register(Source)
@@ -27,6 +27,7 @@ class BackupsConfig(AppConfig):
         volatile = {"heartbeat_at", "log", "steps", "bytes_in", "bytes_out", "cleanup", "worker"}
         audit.register(BackupRun, exclude=volatile | {"manifest", "tool_versions", "kept_reasons"})
         audit.register(RestoreDrill, exclude=volatile | {"tables", "smoke"})
+        audit.register(RestoreRun, exclude=volatile | {"tables", "smoke", "moved_aside"})
 
         register_metric_source("backup_age_hours", backup_age_hours)
         providers.register()  # facts maintenance reads by name (sources, credential variables, the month)

@@ -66,3 +66,19 @@ class KeepReason(models.TextChoices):
     MONTHLY = "monthly", "monthly"
     OLDEST = "oldest", "oldest"
     NEWEST = "newest", "newest good backup (never pruned)"
+
+
+class RestoreMode(models.TextChoices):
+    NEW_DATABASE = "new", "PostgreSQL: into a new database (created, then checked)"
+    REPLACE = "replace", "PostgreSQL: replace an existing database named by an environment variable"
+    PATH = "path", "SQLite or media: into a path (an existing target is moved aside)"
+
+
+class RestoreState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    PASSED = "passed", "Restored, checks passed"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_RESTORE_STATES = (RestoreState.QUEUED, RestoreState.RUNNING)

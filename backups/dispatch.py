@@ -17,10 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import alerting, conf
-from .choices import ACTIVE_DRILL_STATES, DrillState, RunState, Trigger
+from .choices import ACTIVE_DRILL_STATES, ACTIVE_RESTORE_STATES, DrillState, RestoreState, RunState, Trigger
 from .engines import engine_for
 from .jobs import AlreadyRunning, enqueue, queue_drill, queue_run
-from .models import BackupRun, Policy, RestoreDrill
+from .models import BackupRun, Policy, RestoreDrill, RestoreRun
 from .targets import DrillRefused
 from .verify import ReverifyResult, reverify_policy
 
@@ -61,11 +61,12 @@ def run_due(now: dt.datetime | None = None, *, send: Callable[[BackupRun], None]
 class ReapResult:
     runs: list[int] = field(default_factory=list)
     drills: list[int] = field(default_factory=list)
+    restores: list[int] = field(default_factory=list)
     cleaned: list[int] = field(default_factory=list)
 
 
 def reap_stale(now: dt.datetime | None = None) -> ReapResult:
-    """Fail runs and drills whose worker stopped reporting; remove what they left behind."""
+    """Fail runs, drills and restores whose worker stopped reporting; remove what they left behind."""
     now = now or timezone.now()
     stale = now - dt.timedelta(minutes=conf.stale_minutes())
     never = now - dt.timedelta(minutes=conf.queued_minutes())
@@ -102,6 +103,19 @@ def reap_stale(now: dt.datetime | None = None) -> ReapResult:
             result.drills.append(drill.pk)
             _drop_abandoned(drill)
             alerting.drill_failed(drill.policy.slug, drill.pk, reason, drill.get_absolute_url())
+    for job in RestoreRun.objects.filter(state__in=ACTIVE_RESTORE_STATES):
+        last = job.heartbeat_at or job.created_at
+        if last >= (never if job.state == RestoreState.QUEUED else stale):
+            continue
+        reason = (
+            "no worker picked the restore up"
+            if job.state == RestoreState.QUEUED
+            else "the worker stopped reporting; reaped"
+        )
+        if RestoreRun.objects.filter(pk=job.pk, state=job.state).update(
+            state=RestoreState.FAILED, finished_at=now, error=reason
+        ):
+            result.restores.append(job.pk)
     result.cleaned = retry_cleanups()
     return result
 

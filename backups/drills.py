@@ -11,6 +11,7 @@ claiming live in ``jobs``, target-name rules in ``targets``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
@@ -86,12 +87,25 @@ def execute_drill(drill: RestoreDrill) -> RestoreDrill:
     return drill
 
 
-def _checks(drill: RestoreDrill, policy: Policy, run: BackupRun, engine: Engine, name: str, journal: Journal) -> None:
-    """Row counts, migrate --check and smoke tests; all run, then any failure fails the drill."""
+def run_checks(
+    job: Any,
+    manifest: dict[str, Any],
+    journal: Journal,
+    *,
+    count: Callable[[dict[str, Any]], list[dict[str, Any]]],
+    smoke: Callable[[list[str]], list[dict[str, Any]]],
+    queries: list[str],
+    migrate: Callable[[], tuple[bool, str]] | None = None,
+) -> None:
+    """Row counts, migrate --check and smoke tests of a drill or restore target, recorded on ``job``.
+
+    All checks run; then any failure raises DrillCheckFailed naming every problem.
+    """
+    rows_of = type(job).objects.filter(pk=job.pk)
     problems: list[str] = []
     with journal.step("counts", "Compare row counts with the manifest") as step:
-        rows = engine.count_target(name, run.manifest)
-        RestoreDrill.objects.filter(pk=drill.pk).update(tables=rows)
+        rows = count(manifest)
+        rows_of.update(tables=rows)
         bad = [r for r in rows if not r["ok"]]
         step["detail"] = f"{len(rows) - len(bad)} of {len(rows)} match"
         if bad:
@@ -99,18 +113,17 @@ def _checks(drill: RestoreDrill, policy: Policy, run: BackupRun, engine: Engine,
             problems.append(
                 "row counts differ: " + ", ".join(f"{r['table']} {r['expected']}→{r['actual']}" for r in bad[:5])
             )
-    if policy.source.is_portal_database:
+    if migrate is not None:
         with journal.step("migrate", "migrate --check against the restored copy") as step:
-            ok, output = engine.migrate_check(name)
+            ok, output = migrate()
             step["detail"] = output
             if not ok:
                 step["ok"] = False
                 problems.append(f"migrate --check: {output}")
-    queries = policy.smoke_queries()
     if queries:
         with journal.step("smoke", f"Run {len(queries)} smoke-test queries") as step:
-            results = engine.smoke(name, queries)
-            RestoreDrill.objects.filter(pk=drill.pk).update(smoke=results)
+            results = smoke(queries)
+            rows_of.update(smoke=results)
             failed = [r for r in results if not r["ok"]]
             step["detail"] = f"{len(results) - len(failed)} of {len(results)} passed"
             if failed:
@@ -118,6 +131,18 @@ def _checks(drill: RestoreDrill, policy: Policy, run: BackupRun, engine: Engine,
                 problems.append(f"smoke test failed: {failed[0]['query'][:80]} → {failed[0]['value'][:80]}")
     if problems:
         raise DrillCheckFailed("; ".join(problems))
+
+
+def _checks(drill: RestoreDrill, policy: Policy, run: BackupRun, engine: Engine, name: str, journal: Journal) -> None:
+    run_checks(
+        drill,
+        run.manifest,
+        journal,
+        count=lambda manifest: engine.count_target(name, manifest),
+        smoke=lambda queries: engine.smoke(name, queries),
+        queries=policy.smoke_queries(),
+        migrate=(lambda: engine.migrate_check(name)) if policy.source.is_portal_database else None,
+    )
 
 
 def _finish(drill: RestoreDrill, journal: Journal, failure: BaseException | None, dropped: bool) -> None:

@@ -1,4 +1,4 @@
-"""Forms for sources, destinations, policies and restores into a named scratch target."""
+"""Forms for sources, destinations, policies, restores into a scratch target and real restores."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from urllib.parse import urlsplit
 from django import forms
 from django.utils.text import slugify
 
+from .choices import RestoreMode, RunState, SourceKind
 from .engines import engine_for
 from .engines.base import EngineError
-from .models import Destination, MissingCredential, Policy, Source
-from .targets import DrillRefused, check_target_name
+from .models import BackupRun, Destination, MissingCredential, Policy, Source
+from .targets import DrillRefused, RestoreRefused, check_restore, check_target_name
 
 RESERVED_SLUGS = {"new"}
 
@@ -155,4 +156,59 @@ class RestoreForm(forms.Form):
             check_target_name(self.policy, target, engine)
         except DrillRefused as exc:
             self.add_error("target", str(exc))
+        return data
+
+
+class RealRestoreForm(forms.Form):
+    """Restore a backup for real: a new database, an existing one replaced, or a path (typed twice)."""
+
+    mode = forms.ChoiceField(label="Restore", choices=RestoreMode.choices, widget=forms.RadioSelect)
+    target = forms.CharField(
+        label="Target",
+        max_length=500,
+        help_text="PostgreSQL: the database's name. SQLite and media: an absolute path (an existing one is moved aside).",
+    )
+    target_env = forms.CharField(
+        label="URL variable of the database to replace",
+        max_length=100,
+        required=False,
+        help_text="Replace only: the environment variable (on the worker) holding the database's URL, "
+        "e.g. RESTORE_TARGET_URL. It must point at the database named above.",
+    )
+    confirm = forms.CharField(label="Type the target again to confirm", max_length=500)
+    restore_anyway = forms.BooleanField(
+        label="Restore anyway: this backup is not verified good (recorded in the audit log)", required=False
+    )
+
+    def __init__(self, *args: Any, run: BackupRun, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.run = run
+        kind = run.policy.source.kind
+        wanted = [RestoreMode.PATH] if kind != SourceKind.POSTGRES else [RestoreMode.NEW_DATABASE, RestoreMode.REPLACE]
+        self.fields["mode"].choices = [(m.value, m.label) for m in wanted]
+        self.fields["mode"].initial = wanted[0].value
+        if kind != SourceKind.POSTGRES:
+            del self.fields["target_env"]
+        if run.state == RunState.GOOD:
+            del self.fields["restore_anyway"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        target, confirm = data.get("target", ""), data.get("confirm", "")
+        if not target or not data.get("mode"):
+            return data
+        if target != confirm:
+            self.add_error("confirm", "The two differ; type the target exactly to confirm.")
+            return data
+        try:
+            check_restore(
+                self.run.policy,
+                self.run,
+                mode=data["mode"],
+                target=target,
+                target_env=data.get("target_env", ""),
+                forced=bool(data.get("restore_anyway")),
+            )
+        except RestoreRefused as exc:
+            self.add_error(None, str(exc))
         return data

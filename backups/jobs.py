@@ -1,11 +1,11 @@
 """The lifecycle every backups job shares: queue, send to a worker, claim.
 
-Backup runs and restore drills (and restores) are rows that go queued -> running -> done.
+Backup runs, restore drills and restores are rows that go queued -> running -> done.
 This module owns the first half for all of them: a queued row is created under the partial
 unique index that allows one active job per policy, sent to its Celery task by name after
 the transaction commits (with the task id stored on the row), and claimed by a compare-and-set
 from queued to running, only by the task whose id is on the row, so a redelivered task never
-runs a job twice. The executors (``runner``, ``drills``) carry a claimed row to its end; the
+runs a job twice. The executors (``runner``, ``drills``, ``restores``) carry a claimed row to its end; the
 tasks import this module and the executors, never the other way round.
 """
 
@@ -20,19 +20,26 @@ from celery import current_app
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from .choices import DrillKind, DrillState, RunState
+from opsportal import audit
+from opsportal.models import AuditRecord
+
+from .choices import DrillKind, DrillState, RestoreMode, RestoreState, RunState
 from .compression import CorruptArtifact
 from .engines.base import EngineError
 from .journal import JobStopped
-from .models import BackupRun, MissingCredential, Policy, RestoreDrill
+from .models import BackupRun, MissingCredential, Policy, RestoreDrill, RestoreRun
 from .pipeline import AbortFailed
 from .storage import StorageError
-from .targets import DrillRefused, check_target_name, new_target_name
+from .targets import DrillRefused, check_restore, check_target_name, new_target_name
 
 KNOWN_FAILURES = (EngineError, StorageError, MissingCredential, AbortFailed, CorruptArtifact, JobStopped)
 
 # The Celery task that executes each kind of job (looked up by name: tasks import this module).
-TASKS: dict[type[models.Model], str] = {BackupRun: "backups.execute_run", RestoreDrill: "backups.execute_drill"}
+TASKS: dict[type[models.Model], str] = {
+    BackupRun: "backups.execute_run",
+    RestoreDrill: "backups.execute_drill",
+    RestoreRun: "backups.execute_restore",
+}
 
 
 class AlreadyRunning(Exception):
@@ -144,3 +151,45 @@ def claim_drill(drill_id: int, task_id: str | None = None) -> RestoreDrill | Non
     if not _claim(RestoreDrill, drill_id, task_id, DrillState.QUEUED, DrillState.RUNNING):
         return None
     return RestoreDrill.objects.select_related("policy__source", "run__destination").get(pk=drill_id)
+
+
+# Restores ----------------------------------------------------------------------------------
+
+
+def queue_restore(
+    policy: Policy,
+    *,
+    run: BackupRun | None,
+    mode: str,
+    target: str,
+    target_env: str = "",
+    forced: bool = False,
+    trigger: str,
+    user: Any = None,
+) -> RestoreRun:
+    """Create a queued restore after the checks that need no worker (raises RestoreRefused)."""
+    check_restore(policy, run, mode=mode, target=target, target_env=target_env, forced=forced)
+    job = _create(
+        RestoreRun,
+        f"a restore of {policy.name} is already queued or running",
+        policy=policy,
+        run=run,
+        mode=mode,
+        target=target,
+        target_env=target_env if mode == RestoreMode.REPLACE else "",
+        forced=forced and run is not None and run.state != RunState.GOOD,
+        trigger=trigger,
+        requested_by=_requester(user),
+    )
+    if job.forced:
+        audit.record(
+            AuditRecord.Action.ACTION, job, summary=f"restore anyway: run #{run.pk} is {run.state}, not verified good"
+        )
+    return job
+
+
+def claim_restore(restore_id: int, task_id: str | None = None) -> RestoreRun | None:
+    """Move a queued restore to running; None if someone else has it (or the task is not its owner)."""
+    if not _claim(RestoreRun, restore_id, task_id, RestoreState.QUEUED, RestoreState.RUNNING):
+        return None
+    return RestoreRun.objects.select_related("policy__source", "run__destination").get(pk=restore_id)

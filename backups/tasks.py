@@ -14,8 +14,9 @@ from opsportal.jobs import record_job
 
 from .dispatch import drill_all, reap_stale, reverify_all, run_due
 from .drills import execute_drill
-from .jobs import claim_drill, claim_run
+from .jobs import claim_drill, claim_restore, claim_run
 from .models import Policy
+from .restores import execute_restore
 from .runner import execute_run
 from .verify import reverify_policy
 
@@ -45,6 +46,14 @@ def execute_drill_task(self: Any, drill_id: int) -> str:
     return execute_drill(drill).state
 
 
+@shared_task(name="backups.execute_restore", bind=True, ignore_result=True, acks_late=True)
+def execute_restore_task(self: Any, restore_id: int) -> str:
+    job = claim_restore(restore_id, task_id=self.request.id)
+    if job is None:
+        return "not claimed"
+    return execute_restore(job).state
+
+
 def _verified(job: Any, results: dict[str, list[bool]]) -> dict[str, list[bool]]:
     checked = sum(len(oks) for oks in results.values())
     failed = sum(oks.count(False) for oks in results.values())
@@ -71,6 +80,8 @@ def reap_task(self: Any) -> dict[str, list[int]]:
     with record_job("backups: reap", task_id=self.request.id or "") as job:
         result = reap_stale()
         job.stats = {"runs": result.runs, "drills": result.drills, "cleaned": result.cleaned}
+        if result.restores:
+            job.summary = f"failed {len(result.restores)} restores whose worker stopped reporting"
     return job.stats
 
 

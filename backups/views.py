@@ -25,13 +25,13 @@ from opsportal.models import AuditRecord
 
 from . import conf
 from .choices import ACTIVE_RUN_STATES, DrillKind, RunState, Trigger
-from .forms import DestinationForm, PolicyForm, RestoreForm, SourceForm
-from .jobs import AlreadyRunning, enqueue, queue_drill, queue_run
+from .forms import DestinationForm, PolicyForm, RealRestoreForm, RestoreForm, SourceForm
+from .jobs import AlreadyRunning, enqueue, queue_drill, queue_restore, queue_run
 from .metrics import age_badge
-from .models import BackupRun, Destination, Policy, RestoreDrill, Source
+from .models import BackupRun, Destination, Policy, RestoreDrill, RestoreRun, Source
 from .prune import apply_prune, good_runs, plan_prune, plan_retention
 from .svg import retention_timeline, step_bars
-from .targets import DrillRefused
+from .targets import DrillRefused, RestoreRefused
 from .tasks import reverify_policy_task
 
 VIEW = "backups.view_backuprun"
@@ -128,6 +128,7 @@ def policy_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "policy": policy,
             "runs": runs,
             "drills": policy.drills.all()[:20],
+            "restores": policy.restores.select_related("run")[:20],
             "upcoming": upcoming,
         },
     )
@@ -252,6 +253,42 @@ def restore(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Restore of run #{run.pk} into {target} queued.")
             return redirect(drill)
     return render(request, "backups/restore.html", {"run": run, "form": form, "prefix": conf.drill_prefix()})
+
+
+@console_view("backups.restore_backup", methods=("GET", "HEAD", "POST"))
+def restore_to(request: HttpRequest, pk: int) -> HttpResponse:
+    """Restore a backup for real (a new database, an existing one replaced, or a path)."""
+    run = get_object_or_404(BackupRun.objects.select_related("policy__source", "destination"), pk=pk)
+    form = RealRestoreForm(request.POST or None, run=run)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                job = queue_restore(
+                    run.policy,
+                    run=run,
+                    mode=data["mode"],
+                    target=data["target"],
+                    target_env=data.get("target_env", ""),
+                    forced=bool(data.get("restore_anyway")),
+                    trigger=Trigger.MANUAL,
+                    user=request.user,
+                )
+                enqueue(job)
+        except (RestoreRefused, AlreadyRunning) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Restore of run #{run.pk} into {job.target} queued; this page follows it.")
+            return redirect(job)
+    restores = run.restores.all()[:10]
+    return render(request, "backups/restore_to.html", {"run": run, "form": form, "restores": restores})
+
+
+@console_view(VIEW)
+def restore_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(RestoreRun.objects.select_related("policy__source", "run", "requested_by"), pk=pk)
+    context = {"job": job, "bars": step_bars(job.steps)}
+    return render(request, "backups/_restore_body.html" if _partial(request) else "backups/restore_run.html", context)
 
 
 @console_view("backups.prune_backups", methods=("GET", "HEAD", "POST"))

@@ -173,23 +173,15 @@ class MediaEngine:
             raise RestoreFailed(str(exc)) from None
         log(f"extracted {restored['files']} files into {self.target_path(name)}")
 
+    def extract(self, chunks: Iterable[bytes], into: Path, progress: Progress) -> dict[str, Any]:
+        """Extract the tar stream into the existing directory ``into``; a summary of what was written."""
+        try:
+            return self._read_tar(chunks, into, progress)
+        except VerifyFailed as exc:
+            raise RestoreFailed(str(exc)) from None
+
     def count_target(self, name: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
-        entries: dict[str, tuple[int, str]] = {}
-        root = self.target_path(name)
-        for path in _walk(root):
-            if path.is_file() and not path.is_symlink():
-                data = hashlib.sha256()
-                with open(path, "rb") as fh:
-                    while block := fh.read(1 << 20):
-                        data.update(block)
-                entries[path.relative_to(root).as_posix()] = (path.stat().st_size, data.hexdigest())
-        found = _summary(entries)
-        pairs = [
-            ("files", manifest.get("files"), found["files"]),
-            ("bytes", manifest.get("bytes"), found["bytes"]),
-            ("content digest", manifest.get("tree_sha256"), found["tree_sha256"]),
-        ]
-        return [{"table": t, "expected": e, "actual": a, "ok": e == a} for t, e, a in pairs]
+        return count_tree(self.target_path(name), manifest)
 
     def smoke(self, name: str, queries: list[str]) -> list[dict[str, Any]]:
         return [{"query": q, "ok": False, "value": "SQL smoke tests do not apply to media"} for q in queries]
@@ -199,3 +191,22 @@ class MediaEngine:
 
     def drop_target(self, name: str) -> None:
         shutil.rmtree(self.target_path(name), ignore_errors=True)
+
+
+def count_tree(root: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Files, bytes and the content digest of the tree at ``root`` against the manifest."""
+    entries: dict[str, tuple[int, str]] = {}
+    for path in _walk(root):
+        if path.is_file() and not path.is_symlink():
+            data = hashlib.sha256()
+            with open(path, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    data.update(block)
+            entries[path.relative_to(root).as_posix()] = (path.stat().st_size, data.hexdigest())
+    found = _summary(entries)
+    pairs = [
+        ("files", manifest.get("files"), found["files"]),
+        ("bytes", manifest.get("bytes"), found["bytes"]),
+        ("content digest", manifest.get("tree_sha256"), found["tree_sha256"]),
+    ]
+    return [{"table": t, "expected": e, "actual": a, "ok": e == a} for t, e, a in pairs]

@@ -248,9 +248,13 @@ class PostgresEngine:
             except psycopg.Error as exc:
                 raise RestoreFailed(f"cannot create database {name}: {str(exc).strip()}") from None
 
-    def restore(self, chunks: Iterable[bytes], name: str, log: Callable[[str], None], progress: Progress) -> None:
+    def restore(
+        self, chunks: Iterable[bytes], name: str, log: Callable[[str], None], progress: Progress, *, clean: bool = False
+    ) -> None:
+        """pg_restore into ``name`` in one transaction; ``clean`` first drops what the dump recreates."""
         cmd = [
             conf.pg_restore(),
+            *(["--clean", "--if-exists"] if clean else []),
             "--exit-on-error",
             "--single-transaction",
             "--no-owner",

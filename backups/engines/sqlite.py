@@ -8,6 +8,7 @@ to the scratch directory and run ``PRAGMA integrity_check`` on it.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sqlite3
 import uuid
@@ -46,6 +47,50 @@ def _integrity(path: Path) -> str:
     finally:
         conn.close()
     return "ok" if rows == ["ok"] else "; ".join(rows[:5])
+
+
+def write_chunks(chunks: Iterable[bytes], path: Path, progress: Progress) -> None:
+    """Write ``chunks`` into a new file ``path`` (never over an existing one), flushed to disk."""
+    with open(path, "xb") as fh:
+        for chunk in chunks:
+            fh.write(chunk)
+            progress()
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def integrity(path: Path) -> str:
+    """``PRAGMA integrity_check`` of the file: "ok" or what it found."""
+    return _integrity(path)
+
+
+def count_file(path: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every table's rows in the SQLite file ``path`` against the manifest's counts."""
+    expected: dict[str, int] = manifest.get("tables", {})
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    with contextlib.closing(conn):
+        actual = _counts(conn)
+    return [
+        {"table": t, "expected": expected.get(t), "actual": actual.get(t), "ok": expected.get(t) == actual.get(t)}
+        for t in sorted(set(expected) | set(actual))
+    ]
+
+
+def smoke_file(path: Path, queries: list[str]) -> list[dict[str, Any]]:
+    """The smoke queries against the SQLite file ``path``, opened read-only."""
+    results = []
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    with contextlib.closing(conn):
+        for query in queries:
+            try:
+                row = conn.execute(query).fetchone()
+            except sqlite3.Error as exc:
+                results.append({"query": query, "ok": False, "value": f"error: {exc}"})
+                continue
+            value = None if row is None else row[0]
+            ok = row is not None and _truthy(value)
+            results.append({"query": query, "ok": ok, "value": "no rows" if row is None else str(value)})
+    return results
 
 
 @dataclass
@@ -89,10 +134,7 @@ class SqliteEngine:
             copy.unlink(missing_ok=True)
 
     def _write_copy(self, chunks: Iterable[bytes], path: Path, progress: Progress) -> None:
-        with open(path, "xb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-                progress()
+        write_chunks(chunks, path, progress)
 
     def verify(self, chunks: Iterable[bytes], manifest: dict[str, Any], log: Callable[[str], None]) -> str:
         copy = conf.scratch_dir() / f"sqlite-verify-{uuid.uuid4().hex}.sqlite3"
@@ -135,29 +177,10 @@ class SqliteEngine:
         log(f"restored to {path}; integrity_check ok")
 
     def count_target(self, name: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
-        expected: dict[str, int] = manifest.get("tables", {})
-        conn = sqlite3.connect(f"file:{self.target_path(name)}?mode=ro", uri=True)
-        with contextlib.closing(conn):
-            actual = _counts(conn)
-        return [
-            {"table": t, "expected": expected.get(t), "actual": actual.get(t), "ok": expected.get(t) == actual.get(t)}
-            for t in sorted(set(expected) | set(actual))
-        ]
+        return count_file(self.target_path(name), manifest)
 
     def smoke(self, name: str, queries: list[str]) -> list[dict[str, Any]]:
-        results = []
-        conn = sqlite3.connect(f"file:{self.target_path(name)}?mode=ro", uri=True)
-        with contextlib.closing(conn):
-            for query in queries:
-                try:
-                    row = conn.execute(query).fetchone()
-                except sqlite3.Error as exc:
-                    results.append({"query": query, "ok": False, "value": f"error: {exc}"})
-                    continue
-                value = None if row is None else row[0]
-                ok = row is not None and _truthy(value)
-                results.append({"query": query, "ok": ok, "value": "no rows" if row is None else str(value)})
-        return results
+        return smoke_file(self.target_path(name), queries)
 
     def migrate_check(self, name: str) -> tuple[bool, str]:
         return run_migrate_check(f"sqlite:///{self.target_path(name)}", self.scrub)

@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 from .config import Destination, MissingCredential, Policy, Source, read_env
+from .restores import RestoreRun
 from .runs import LOG_LIMIT, BackupRun, RestoreDrill
 
-__all__ = ["LOG_LIMIT", "BackupRun", "Destination", "MissingCredential", "Policy", "RestoreDrill", "Source", "read_env"]
+__all__ = [
+    "LOG_LIMIT",
+    "BackupRun",
+    "Destination",
+    "MissingCredential",
+    "Policy",
+    "RestoreDrill",
+    "RestoreRun",
+    "Source",
+    "read_env",
+]

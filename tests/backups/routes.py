@@ -47,6 +47,16 @@ def drill_pk(users: dict[str, Any]) -> dict[str, Any]:
     return {"pk": catalog(users)["drill"].pk}
 
 
+def restore_pk(users: dict[str, Any]) -> dict[str, Any]:
+    from backups.models import RestoreRun
+
+    made = catalog(users)
+    job = RestoreRun.objects.create(
+        policy=made["policy"], run=made["run"], mode="new", target="shop_restored", state="passed"
+    )
+    return {"pk": job.pk}
+
+
 def source_slug(users: dict[str, Any]) -> dict[str, Any]:
     return {"slug": catalog(users)["source"].slug}
 
@@ -100,6 +110,15 @@ ROUTES = [
         setup=run_pk,
         data={"target": "drill_matrix_restore", "confirm": "drill_matrix_restore"},
     ),
+    Route("backups:restore_to", ADMIN_ONLY, setup=run_pk),
+    Route(
+        "backups:restore_to",
+        ADMIN_REDIRECT,
+        method="POST",
+        setup=run_pk,
+        data={"mode": "new", "target": "shop_restored", "confirm": "shop_restored"},
+    ),
+    Route("backups:restore_run", READ, setup=restore_pk),
     Route("backups:source_new", ADMIN_ONLY),
     Route("backups:source_new", ADMIN_REDIRECT, method="POST", data=SOURCE_FORM),
     Route("backups:source_edit", ADMIN_ONLY, setup=source_slug),

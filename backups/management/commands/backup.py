@@ -1,4 +1,4 @@
-"""``python manage.py backup run|verify|prune|drill|list``: the backups app from a shell.
+"""``python manage.py backup run|verify|prune|drill|restore|list``: the backups app from a shell.
 
 Each action works on the named policies (or ``--all`` enabled ones), prints readable lines and
 exits non-zero when anything failed, so cron, CI or an operator can rely on the status.
@@ -11,15 +11,17 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from backups.choices import DrillKind, RunState, Trigger
+from backups.choices import DrillKind, RestoreMode, RestoreState, RunState, SourceKind, Trigger
 from backups.drills import drill_now
-from backups.jobs import AlreadyRunning
+from backups.jobs import AlreadyRunning, latest_good
 from backups.metrics import age_badge
 from backups.models import BackupRun, Policy
 from backups.prune import prune_policy
+from backups.restores import restore_now
 from backups.runner import run_now
-from backups.targets import DrillRefused
+from backups.targets import DrillRefused, RestoreRefused
 from backups.verify import reverify_policy, reverify_run
+from opsportal import audit
 
 
 def _size(n: int) -> str:
@@ -37,13 +39,21 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["run", "verify", "prune", "drill", "list"])
+        parser.add_argument("action", choices=["run", "verify", "prune", "drill", "restore", "list"])
         parser.add_argument("policies", nargs="*", metavar="POLICY", help="policy slugs")
         parser.add_argument("--all", action="store_true", help="every enabled policy")
         parser.add_argument("--dry-run", action="store_true", help="prune: only show what would be deleted")
         parser.add_argument("--run", type=int, help="verify/drill: this run instead of all kept / the latest good")
         parser.add_argument("--target", help="drill: restore into this named scratch database and keep it")
-        parser.add_argument("--confirm", help="drill --target: the target's name typed again")
+        parser.add_argument("--confirm", help="drill/restore --target: the target typed again")
+        parser.add_argument(
+            "--replace-env",
+            metavar="VAR",
+            help="restore: replace the existing database whose URL is in VAR (it must be the --target database)",
+        )
+        parser.add_argument(
+            "--force", action="store_true", help="restore: even a backup that is not verified good (recorded)"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         action = opts["action"]
@@ -171,6 +181,50 @@ class Command(BaseCommand):
                 failures += 1
                 self._line(False, f"{policy.slug}: {kind} #{drill.pk} FAILED: {drill.error}")
         return failures
+
+    def _restore(self, policies: list[Policy], opts: dict[str, Any]) -> int:
+        target = opts.get("target") or ""
+        if len(policies) != 1 or not target:
+            raise CommandError("restore works on one policy: backup restore POLICY --target NAME_OR_PATH --confirm ...")
+        if target != opts.get("confirm"):
+            raise CommandError("type the target again with --confirm to restore into it")
+        policy = policies[0]
+        run = latest_good(policy)
+        if opts["run"]:
+            run = BackupRun.objects.filter(pk=opts["run"], policy=policy).first()
+            if run is None:
+                raise CommandError(f"run #{opts['run']} does not belong to {policy.slug}")
+        if policy.source.kind != SourceKind.POSTGRES:
+            mode = RestoreMode.PATH
+        else:
+            mode = RestoreMode.REPLACE if opts.get("replace_env") else RestoreMode.NEW_DATABASE
+        try:
+            with audit.acting(None):
+                job = restore_now(
+                    policy,
+                    run=run,
+                    mode=mode,
+                    target=target,
+                    target_env=opts.get("replace_env") or "",
+                    forced=opts["force"],
+                    trigger=Trigger.COMMAND,
+                )
+        except (RestoreRefused, AlreadyRunning) as exc:
+            raise CommandError(str(exc)) from None
+        for step in job.steps:
+            mark = "ok" if step["ok"] else "FAILED"
+            detail = f"  ({step['detail']})" if step.get("detail") else ""
+            self.stdout.write(f"  {step['label']:<60} {mark:>6} {step['seconds'] or 0:8.2f} s{detail}")
+        if job.moved_aside:
+            self.stdout.write(f"  the previous {target} was moved aside to {job.moved_aside}")
+        if job.state == RestoreState.PASSED:
+            self._line(
+                True,
+                f"{policy.slug}: restore #{job.pk} of run #{job.run_id} into {target} done ({job.duration or 0:.1f} s)",
+            )
+            return 0
+        self._line(False, f"{policy.slug}: restore #{job.pk} FAILED: {job.error}")
+        return 1
 
     def _list(self, slugs: list[str]) -> None:
         if slugs:
