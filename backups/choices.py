@@ -25,6 +25,10 @@ class ServerSideEncryption(models.TextChoices):
 class Compression(models.TextChoices):
     ZSTD = "zstd", "zstd"
     GZIP = "gzip", "gzip"
+    NONE = "none", "none (an adopted uncompressed dump)"
+
+
+POLICY_COMPRESSIONS = (Compression.ZSTD, Compression.GZIP)
 
 
 class RunState(models.TextChoices):
@@ -43,6 +47,13 @@ class Trigger(models.TextChoices):
     SCHEDULE = "schedule", "Schedule"
     MANUAL = "manual", "Console"
     COMMAND = "command", "Command line"
+
+
+class DumpFormat(models.TextChoices):
+    """What is inside a PostgreSQL artifact (the manifest's ``format``)."""
+
+    CUSTOM = "pg_dump custom", "pg_dump custom format (pg_restore)"
+    PLAIN = "plain SQL", "plain SQL (psql)"
 
 
 class DrillKind(models.TextChoices):

@@ -86,10 +86,16 @@ class StreamDecompressor:
             self._obj = zstandard.ZstdDecompressor().decompressobj(write_size=max_piece)
         elif kind == Compression.GZIP:
             self._obj = zlib.decompressobj(GZIP_WBITS)
+        elif kind == Compression.NONE:
+            self._obj = None
         else:
             raise ValueError(f"unknown compression {kind!r}")
 
     def feed(self, data: bytes | memoryview) -> Iterator[bytes]:
+        if self._obj is None:  # stored as is (an adopted .dump)
+            if data:
+                yield bytes(data)
+            return
         if self._obj.eof:
             if data:
                 raise CorruptArtifact("data after the end of the compressed stream")
@@ -115,5 +121,5 @@ class StreamDecompressor:
             raise CorruptArtifact("data after the end of the compressed stream")
 
     def finish(self) -> None:
-        if not self._obj.eof:
+        if self._obj is not None and not self._obj.eof:
             raise CorruptArtifact(f"{self.kind} stream ends early (cut off before its end marker)")

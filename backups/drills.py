@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from . import alerting
 from .choices import ACTIVE_DRILL_STATES, DrillKind, DrillState, RunState
-from .engines import engine_for
+from .engines import engine_for, restore_options
 from .engines.base import Engine, EngineError
 from .jobs import KNOWN_FAILURES, claim_drill, queue_drill, reason_for
 from .journal import Journal
@@ -64,7 +64,7 @@ def execute_drill(drill: RestoreDrill) -> RestoreDrill:
                 bytes_in=run.bytes_in,
                 progress=journal.beat,
             )
-            engine.restore(chunks, name, journal.log, journal.beat)
+            engine.restore(chunks, name, journal.log, journal.beat, **restore_options(run))
             step["detail"] = f"{run.bytes_in} bytes restored, checksum verified"
         _checks(drill, policy, run, engine, name, journal)
     except BaseException as exc:

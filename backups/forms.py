@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.utils.text import slugify
 
-from .choices import RestoreMode, RunState, SourceKind
+from .choices import POLICY_COMPRESSIONS, RestoreMode, RunState, SourceKind
 from .engines import engine_for
 from .engines.base import EngineError
 from .models import BackupRun, Destination, MissingCredential, Policy, Source
@@ -94,6 +94,8 @@ class DestinationForm(SlugFromNameMixin, forms.ModelForm):
 
 
 class PolicyForm(SlugFromNameMixin, forms.ModelForm):
+    compression = forms.ChoiceField(choices=[(c.value, c.label) for c in POLICY_COMPRESSIONS], initial="zstd")
+
     class Meta:
         model = Policy
         fields = [

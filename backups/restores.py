@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from .choices import ACTIVE_RESTORE_STATES, RestoreMode, RestoreState, RunState, SourceKind
 from .drills import DrillCheckFailed, run_checks
-from .engines import engine_for
+from .engines import engine_for, restore_options
 from .engines.base import RestoreFailed
 from .engines.media import MediaEngine, count_tree
 from .engines.postgres import PostgresEngine
@@ -77,7 +77,7 @@ def _new_database(job: RestoreRun, journal: Journal) -> None:
         engine.create_target(name)
     try:
         with journal.step("restore", f"Restore into {name} (pg_restore --single-transaction)") as step:
-            engine.restore(_chunks(job, journal), name, journal.log, journal.beat)
+            engine.restore(_chunks(job, journal), name, journal.log, journal.beat, **restore_options(job.run))
             step["detail"] = f"{job.run.bytes_in} bytes restored, checksum verified"
     except BaseException:
         with journal.step("drop", f"Drop the half-restored {name}"):
@@ -110,7 +110,9 @@ def _replace_database(job: RestoreRun, journal: Journal) -> None:
             raise RestoreRefused(f"{name!r} does not exist; choose 'into a new database' instead.")
     with journal.step("restore", f"Replace {name} (pg_restore --clean --if-exists --single-transaction)") as step:
         try:
-            engine.restore(_chunks(job, journal), name, journal.log, journal.beat, clean=True)
+            engine.restore(
+                _chunks(job, journal), name, journal.log, journal.beat, clean=True, **restore_options(job.run)
+            )
         except RestoreFailed as exc:
             raise RestoreFailed(f"{exc} (rolled back: {name} is as it was)") from None
         step["detail"] = f"{job.run.bytes_in} bytes restored in one transaction, checksum verified"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..choices import SourceKind
+from ..choices import DumpFormat, SourceKind
 
 if TYPE_CHECKING:
     from .base import Engine
@@ -42,3 +42,10 @@ def engine_for(source: Any) -> Engine:
 def verifier_for(run: Any) -> Engine:
     """An engine able to verify ``run``'s artifact; it needs no source credentials."""
     return _build(run.source_kind, run.policy.source, credentials=False)
+
+
+def restore_options(run: Any) -> dict[str, Any]:
+    """Extra arguments of ``engine.restore`` for ``run``'s artifact (a plain SQL dump goes to psql)."""
+    if (run.manifest or {}).get("format") == DumpFormat.PLAIN:
+        return {"plain": True}
+    return {}

@@ -63,6 +63,8 @@ LIBPQ_ENV = {
     "channel_binding": "PGCHANNELBINDING",
     "gssencmode": "PGGSSENCMODE",
 }
+PLAIN_FORMAT = "plain SQL"
+PLAIN_END = b"-- PostgreSQL database dump complete"
 DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 TABLES_SQL = """
@@ -197,7 +199,18 @@ class PostgresEngine:
     # Verify -----------------------------------------------------------------------------
 
     def verify(self, chunks: Iterable[bytes], manifest: dict[str, Any], log: Callable[[str], None]) -> str:
-        """Read every block with ``pg_restore -f /dev/null`` (``-l`` passes a cut-off dump)."""
+        """Read every block with ``pg_restore -f /dev/null`` (``-l`` passes a cut-off dump).
+
+        A plain SQL dump (adopted from the runbook's old cron job) is read to its end, which must
+        be pg_dump's closing "dump complete" comment (a dump that died halfway has none).
+        """
+        if manifest.get("format") == PLAIN_FORMAT:
+            tail = b""
+            for chunk in chunks:
+                tail = (tail + bytes(chunk))[-4096:]
+            if PLAIN_END not in tail:
+                raise VerifyFailed("the plain SQL dump does not end with pg_dump's 'dump complete' line (cut off?)")
+            return "plain SQL dump read to its 'dump complete' end"
         cmd = [conf.pg_restore(), "--file=/dev/null"]
         try:
             proc = subprocess.Popen(
@@ -249,9 +262,27 @@ class PostgresEngine:
                 raise RestoreFailed(f"cannot create database {name}: {str(exc).strip()}") from None
 
     def restore(
-        self, chunks: Iterable[bytes], name: str, log: Callable[[str], None], progress: Progress, *, clean: bool = False
+        self,
+        chunks: Iterable[bytes],
+        name: str,
+        log: Callable[[str], None],
+        progress: Progress,
+        *,
+        clean: bool = False,
+        plain: bool = False,
     ) -> None:
-        """pg_restore into ``name`` in one transaction; ``clean`` first drops what the dump recreates."""
+        """pg_restore into ``name`` in one transaction; ``clean`` first drops what the dump recreates.
+
+        ``plain``: a plain SQL dump, run by ``psql --single-transaction -v ON_ERROR_STOP=1``.
+        """
+        if plain:
+            if clean:
+                raise RestoreFailed("a plain SQL backup restores only into a new database")
+            tool = conf.pg_restore()
+            psql = str(Path(tool).with_name("psql")) if "/" in tool else "psql"
+            cmd = [psql, "--no-psqlrc", "--quiet", "--single-transaction", "-v", "ON_ERROR_STOP=1", "--no-password"]
+            self._feed_tool(cmd, chunks, name, log, progress, "psql")
+            return
         cmd = [
             conf.pg_restore(),
             *(["--clean", "--if-exists"] if clean else []),
@@ -262,6 +293,17 @@ class PostgresEngine:
             "--no-password",
             f"--dbname={name}",
         ]
+        self._feed_tool(cmd, chunks, name, log, progress, "pg_restore")
+
+    def _feed_tool(
+        self,
+        cmd: list[str],
+        chunks: Iterable[bytes],
+        name: str,
+        log: Callable[[str], None],
+        progress: Progress,
+        tool: str,
+    ) -> None:
         log("running " + " ".join([Path(cmd[0]).name, *cmd[1:]]))
         try:
             proc = subprocess.Popen(
@@ -272,7 +314,7 @@ class PostgresEngine:
                 env=self._env(self.server, PGDATABASE=name),
             )
         except OSError as exc:
-            raise RestoreFailed(f"cannot start pg_restore: {exc.strerror}") from None
+            raise RestoreFailed(f"cannot start {tool}: {exc.strerror}") from None
         assert proc.stdin is not None
         enlarge_pipe(proc.stdin.fileno())
         stderr = StderrCollector(proc.stderr)
@@ -282,9 +324,9 @@ class PostgresEngine:
         err = self.scrub(stderr.text())
         if code != 0 or not fed:
             tail = " | ".join(err.splitlines()[-3:]) or "no message"
-            raise RestoreFailed(f"pg_restore {describe_status(code)}: {tail}"[:480])
+            raise RestoreFailed(f"{tool} {describe_status(code)}: {tail}"[:480])
         for line in err.splitlines():
-            log(f"pg_restore: {line}")
+            log(f"{tool}: {line}")
 
     def count_target(self, name: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
         expected: dict[str, int] = manifest.get("tables", {})

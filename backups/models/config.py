@@ -17,7 +17,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from ..choices import Compression, DestinationKind, ServerSideEncryption, SourceKind
+from ..choices import POLICY_COMPRESSIONS, Compression, DestinationKind, ServerSideEncryption, SourceKind
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
@@ -264,6 +264,8 @@ class Policy(models.Model):
         return old is not None and old != self.schedule
 
     def clean(self) -> None:
+        if self.compression not in POLICY_COMPRESSIONS:
+            raise ValidationError({"compression": "Backups are compressed with zstd or gzip."})
         if self.compression == Compression.GZIP and self.compression_level > 9:
             raise ValidationError({"compression_level": "gzip levels are 1-9."})
 

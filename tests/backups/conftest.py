@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.backups import helpers
@@ -23,11 +24,19 @@ def pg_source_name() -> Iterator[str]:
     name = helpers.create_source_database()
     yield name
     helpers.drop_database(name)
-    # Safety net: nothing this suite creates may outlive it.
+    # Safety net: nothing this suite creates may outlive it. Other sessions may be running at the
+    # same time (helpers share the server): their source databases and any scratch database in use
+    # (a plain DROP refuses those) are left alone.
     with helpers.admin_conn() as conn:
-        leftovers = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'drill\\_t\\_%'")]
-    for db in leftovers:
-        helpers.drop_database(db)
+        leftovers = [
+            r[0]
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'drill\\_t\\_%' AND datname NOT LIKE 'drill\\_t\\_src\\_%'"
+            )
+        ]
+        for db in leftovers:
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
 
 
 @pytest.fixture(autouse=True)

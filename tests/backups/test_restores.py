@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def new_db() -> Any:
     names: list[str] = []
 
     def make(label: str) -> str:
-        names.append(f"{helpers.PREFIX}r_{label}_{len(names)}")
+        names.append(f"{helpers.PREFIX}r_{label}_{uuid.uuid4().hex[:8]}")
         return names[-1]
 
     yield make

@@ -1,4 +1,4 @@
-"""``python manage.py backup run|verify|prune|drill|restore|list``: the backups app from a shell.
+"""``python manage.py backup run|verify|prune|drill|restore|adopt|list``: the backups app from a shell.
 
 Each action works on the named policies (or ``--all`` enabled ones), prints readable lines and
 exits non-zero when anything failed, so cron, CI or an operator can rely on the status.
@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from backups.adopt import Adopted, AdoptRefused, adopt
 from backups.choices import DrillKind, RestoreMode, RestoreState, RunState, SourceKind, Trigger
 from backups.drills import drill_now
 from backups.jobs import AlreadyRunning, latest_good
@@ -39,9 +40,10 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["run", "verify", "prune", "drill", "restore", "list"])
+        parser.add_argument("action", choices=["run", "verify", "prune", "drill", "restore", "adopt", "list"])
         parser.add_argument("policies", nargs="*", metavar="POLICY", help="policy slugs")
         parser.add_argument("--all", action="store_true", help="every enabled policy")
+        parser.add_argument("--policy", help="adopt: the PostgreSQL policy that takes the old backups in")
         parser.add_argument("--dry-run", action="store_true", help="prune: only show what would be deleted")
         parser.add_argument("--run", type=int, help="verify/drill: this run instead of all kept / the latest good")
         parser.add_argument("--target", help="drill: restore into this named scratch database and keep it")
@@ -59,6 +61,9 @@ class Command(BaseCommand):
         action = opts["action"]
         if action == "list":
             self._list(opts["policies"])
+            return
+        if action == "adopt":
+            self._adopt(opts)
             return
         policies = self._policies(opts["policies"], opts["all"])
         failures = getattr(self, f"_{action}")(policies, opts)
@@ -225,6 +230,30 @@ class Command(BaseCommand):
             return 0
         self._line(False, f"{policy.slug}: restore #{job.pk} FAILED: {job.error}")
         return 1
+
+    def _adopt(self, opts: dict[str, Any]) -> None:
+        if len(opts["policies"]) != 1 or not opts.get("policy"):
+            raise CommandError("usage: backup adopt PATH_OR_S3_PREFIX --policy POLICY")
+        policy = self._policies([opts["policy"]], False)[0]
+        where = opts["policies"][0]
+
+        def report(item: Adopted) -> None:
+            self._line(item.outcome != "failed", f"  {item.outcome:<8} {item.key}: {item.detail}")
+
+        self.stdout.write(f"{policy.slug}: adopting pg_dump files from {where}…")
+        try:
+            with audit.acting(None):
+                results, plan = adopt(policy, where, report=report)
+        except AdoptRefused as exc:
+            raise CommandError(str(exc)) from None
+        good = sum(r.outcome == "good" for r in results)
+        failed = sum(r.outcome == "failed" for r in results)
+        self.stdout.write(
+            f"{policy.slug}: {good} adopted as good, {failed} failed verification, "
+            f"{len(results) - good - failed} already known; retention kept {len(plan.keep)}, deleted {len(plan.deleted)}"
+        )
+        if failed:
+            raise CommandError(f"{failed} adopted file{'s' if failed != 1 else ''} failed verification")
 
     def _list(self, slugs: list[str]) -> None:
         if slugs:
