@@ -61,7 +61,8 @@ class BackupsConfig(AppConfig):
             DefaultEntry(
                 name="backups: reap stale runs",
                 task="backups.reap",
-                every_seconds=300,
-                description="Fail backups and drills whose worker died; remove partial objects they left.",
+                every_seconds=60,
+                description="Fail backups, drills and restores whose worker died (heartbeat older than "
+                "BACKUP_STALE_MINUTES); remove partial objects they left.",
             )
         )

@@ -64,8 +64,12 @@ def s3_max_attempts() -> int:
 
 
 def stale_minutes() -> int:
-    """A running backup or drill whose heartbeat is older than this is reaped as failed."""
-    return int(_get("BACKUP_STALE_MINUTES", 15))
+    """A running job whose heartbeat is older than this is reaped as failed.
+
+    Running jobs beat every ``BACKUP_HEARTBEAT_SECONDS`` from a background thread, so 2 minutes
+    is two dozen missed beats; with the reaper every minute a dead worker's job fails within 3.
+    """
+    return int(_get("BACKUP_STALE_MINUTES", 2))
 
 
 def queued_minutes() -> int:

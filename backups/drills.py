@@ -35,8 +35,13 @@ class DrillCheckFailed(EngineError):
 
 def execute_drill(drill: RestoreDrill) -> RestoreDrill:
     """Carry a claimed drill to passed or failed; never raises for a drill failure."""
+    journal = Journal(drill, active_states=ACTIVE_DRILL_STATES, timeout_seconds=drill.policy.timeout_minutes * 60)
+    with journal.pulse():
+        return _execute(drill, journal)
+
+
+def _execute(drill: RestoreDrill, journal: Journal) -> RestoreDrill:
     policy, run, name = drill.policy, drill.run, drill.target_name
-    journal = Journal(drill, active_states=ACTIVE_DRILL_STATES, timeout_seconds=policy.timeout_minutes * 60)
     engine: Engine | None = None
     created = False
     failure: BaseException | None = None

@@ -7,12 +7,13 @@ Everything goes through ``scrub`` first, so a password can never reach the row. 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 from . import conf
@@ -83,6 +84,40 @@ class Journal:
                 f"{label}: {verdict} in {entry['seconds']:.2f} s{' (' + entry['detail'] + ')' if entry['detail'] else ''}"
             )
             self.flush()
+
+    @contextmanager
+    def pulse(self) -> Iterator[None]:
+        """While the block runs, a background thread writes ``heartbeat_at`` every few seconds.
+
+        This is the worker's heartbeat on the row: it goes on through phases that report no
+        progress (a long ``pg_restore`` tail, ``migrate --check``) and stops when the process
+        dies, so the reaper can fail the row after a few missed beats instead of after minutes
+        of silence. It also stops once the job runs past its timeout (a wedged job is then
+        reaped) or the row is no longer active.
+        """
+        stop = threading.Event()
+
+        def loop() -> None:
+            try:
+                while not stop.wait(self._every):
+                    if self.deadline is not None and time.monotonic() > self.deadline:
+                        logger.warning("%s: past its timeout; the heartbeat stops", self.label)
+                        return
+                    rows = self.model.objects.filter(pk=self.pk, state__in=self.active_states)
+                    if not rows.update(heartbeat_at=timezone.now()):
+                        return
+            except Exception:
+                logger.exception("%s: heartbeat thread stopped", self.label)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=loop, name=f"heartbeat {self.label}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=30)
 
     def beat(self, **fields: Any) -> None:
         """A throttled heartbeat (with progress fields) while data streams; raises JobStopped."""

@@ -191,6 +191,11 @@ def _into_path(job: RestoreRun, journal: Journal) -> None:
 def execute_restore(job: RestoreRun) -> RestoreRun:
     """Carry a claimed restore to passed or failed; never raises for a restore failure."""
     journal = Journal(job, active_states=ACTIVE_RESTORE_STATES, timeout_seconds=job.policy.timeout_minutes * 60)
+    with journal.pulse():
+        return _execute(job, journal)
+
+
+def _execute(job: RestoreRun, journal: Journal) -> RestoreRun:
     failure: BaseException | None = None
     try:
         with journal.step("choose", "Choose the backup") as step:

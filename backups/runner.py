@@ -40,8 +40,13 @@ def _expected_size(run: BackupRun, engine: Any) -> int | None:
 
 def execute_run(run: BackupRun) -> BackupRun:
     """Carry a claimed (running) run to good or failed; never raises for a backup failure."""
+    journal = Journal(run, active_states=ACTIVE_RUN_STATES, timeout_seconds=run.policy.timeout_minutes * 60)
+    with journal.pulse():
+        return _execute(run, journal)
+
+
+def _execute(run: BackupRun, journal: Journal) -> BackupRun:
     policy = run.policy
-    journal = Journal(run, active_states=ACTIVE_RUN_STATES, timeout_seconds=policy.timeout_minutes * 60)
     storage: Any = None
     committed = False
     try:
