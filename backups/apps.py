@@ -31,6 +31,9 @@ class BackupsConfig(AppConfig):
 
         register_metric_source("backup_age_hours", backup_age_hours)
         providers.register()  # facts maintenance reads by name (sources, credential variables, the month)
+        from .evidence import register as register_evidence_providers
+
+        register_evidence_providers()
         BackupCollector.register_once(metrics.register_collector)
 
         declare(

@@ -16,6 +16,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from opsportal import events
+
 from . import alerting
 from .choices import ACTIVE_DRILL_STATES, DrillKind, DrillState, RunState
 from .engines import engine_for, restore_options
@@ -166,6 +168,7 @@ def _finish(drill: RestoreDrill, journal: Journal, failure: BaseException | None
         return
     if failure is None:
         alerting.drill_passed(drill.policy.slug, drill.pk)
+        events.restore_drill_passed.send_robust("backups", drill_id=drill.pk, policy=drill.policy.slug, finished_at=now)
     else:
         alerting.drill_failed(drill.policy.slug, drill.pk, fields["error"], drill.get_absolute_url())
 

@@ -19,3 +19,8 @@ class MonitoringConfig(AppConfig):
         setup_alerts()
         setup_metrics()
         report_providers.register()  # facts maintenance reads by name (monthly report, secrets registry)
+
+        # Evidence providers (services now, error rate, performance, alerts, deployments) for maintenance.
+        from .evidence import register as register_evidence_providers
+
+        register_evidence_providers()

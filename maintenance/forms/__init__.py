@@ -1,0 +1,1 @@
+"""Forms of the maintenance app, one module per part."""

@@ -1,0 +1,31 @@
+"""Celery tasks of the maintenance app: thin wrappers around the domain modules."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from celery import shared_task
+
+from opsportal.jobs import log_finished_job
+
+
+@shared_task(name="maintenance.open_checklist_periods", ignore_result=True, bind=True)
+def open_checklist_periods(self: Any) -> dict[str, int]:
+    """Open due checklist periods and flag overdue ones; leaves a job row when it did something."""
+    from .periods import mark_overdue, open_due_periods
+
+    started = time.perf_counter()
+    opened = open_due_periods()
+    overdue = mark_overdue()
+    stats = {"opened": len(opened), "overdue": len(overdue)}
+    if opened or overdue:
+        summary = ", ".join(f"{p.checklist.name} {p.key}" for p in opened[:6])
+        log_finished_job(
+            "maintenance: open checklist periods",
+            started,
+            stats,
+            summary=(f"opened {summary}" if opened else "") + (f"; {len(overdue)} overdue" if overdue else ""),
+            task_id=self.request.id or "",
+        )
+    return stats

@@ -1,0 +1,1 @@
+"""Console pages of the maintenance app, one module per part (checklists, runbooks, incidents, ...)."""
