@@ -117,5 +117,11 @@ def test_procedures_word_for_word(heading: str, title: str) -> None:
 @pytest.mark.django_db
 def test_alert_runbook_names_exist() -> None:
     """The runbooks alerts name are there by those titles."""
-    for title in ("Service Is Down", "Emergency Rollback", "High Error Rate", "High Memory Usage", "Disaster Recovery Test"):
+    for title in (
+        "Service Is Down",
+        "Emergency Rollback",
+        "High Error Rate",
+        "High Memory Usage",
+        "Disaster Recovery Test",
+    ):
         assert Runbook.objects.filter(title=title).exists()

@@ -35,7 +35,7 @@ def drill_item() -> PeriodItem:
     )
 
 
-def test_passing_drill_ticks_the_monthly_item(pg_policy: Any, client_for: Any) -> None:
+def test_passing_drill_ticks_the_monthly_item(pg_policy: Any, client_for: Any) -> None:  # noqa: F811
     assert drill_item().ticked_at is None
     run = runner.run_now(pg_policy, trigger=Trigger.COMMAND)
     assert run.state == "good", run.error
@@ -53,7 +53,7 @@ def test_passing_drill_ticks_the_monthly_item(pg_policy: Any, client_for: Any) -
     assert drill_item().ticked_by_name == f"drill #{drill.pk}"
 
 
-def test_failing_drill_does_not_tick(pg_policy: Any) -> None:
+def test_failing_drill_does_not_tick(pg_policy: Any) -> None:  # noqa: F811
     pg_policy.smoke_sql = "SELECT count(*) > 1000000 FROM customers"
     pg_policy.save()
     run = runner.run_now(pg_policy, trigger=Trigger.COMMAND)

@@ -18,7 +18,9 @@ UTC = dt.UTC
 
 
 def keys(cadence: str) -> list[str]:
-    return list(ChecklistPeriod.objects.filter(checklist__cadence=cadence).order_by("starts_at").values_list("key", flat=True))
+    return list(
+        ChecklistPeriod.objects.filter(checklist__cadence=cadence).order_by("starts_at").values_list("key", flat=True)
+    )
 
 
 @pytest.mark.django_db
@@ -40,7 +42,9 @@ def test_year_end_opens_new_day_week_month_and_quarter() -> None:
         open_due_periods()
     assert keys("weekly") == ["2026-W53", "2027-W01"]
     week = ChecklistPeriod.objects.get(key="2027-W01")
-    assert week.starts_at == dt.datetime(2027, 1, 4, tzinfo=UTC) and week.ends_at == dt.datetime(2027, 1, 11, tzinfo=UTC)
+    assert week.starts_at == dt.datetime(2027, 1, 4, tzinfo=UTC) and week.ends_at == dt.datetime(
+        2027, 1, 11, tzinfo=UTC
+    )
 
 
 @pytest.mark.django_db

@@ -64,7 +64,9 @@ def test_untick_is_kept_in_history_and_audited(users: dict[str, Any], client_for
     assert response.status_code == 302
     item.refresh_from_db()
     assert item.ticked_at is None and item.evidence is None
-    assert list(TickEvent.objects.filter(period_item=item).order_by("at", "id").values_list("action", "actor_name")) == [
+    assert list(
+        TickEvent.objects.filter(period_item=item).order_by("at", "id").values_list("action", "actor_name")
+    ) == [
         ("tick", "eddie-editor"),
         ("untick", "ada-admin"),
     ]
