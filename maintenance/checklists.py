@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from monitoring.public import evidence
@@ -19,7 +20,7 @@ from opsportal import audit
 from opsportal.models import AuditRecord
 
 from .choices import Cadence, TickAction, TickSource
-from .models import Checklist, ChecklistPeriod, PeriodItem, TickEvent
+from .models import ChecklistPeriod, PeriodItem, TickEvent
 from .periods import open_due_periods, resolve_overdue_if_clear
 
 log = logging.getLogger(__name__)
@@ -178,14 +179,12 @@ def on_restore_drill_passed(sender: Any, *, drill_id: int, finished_at: dt.datet
 
 
 def today_progress(now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """For the dashboard: each current period with ticked / total counts."""
+    """For the dashboard: each current period with ticked / total counts (one query)."""
     now = now or timezone.now()
-    out = []
-    for checklist in Checklist.objects.filter(enabled=True):
-        period = checklist.periods.filter(starts_at__lte=now, ends_at__gt=now).first()
-        if period is None:
-            continue
-        items = list(period.items.all())
-        done = sum(1 for i in items if i.is_ticked)
-        out.append({"checklist": checklist, "period": period, "done": done, "total": len(items)})
-    return out
+    periods = (
+        ChecklistPeriod.objects.select_related("checklist")
+        .filter(starts_at__lte=now, ends_at__gt=now, checklist__enabled=True)
+        .annotate(total=Count("items"), done=Count("items", filter=Q(items__ticked_at__isnull=False)))
+        .order_by("checklist__position", "checklist_id")
+    )
+    return [{"checklist": p.checklist, "period": p, "done": p.done, "total": p.total} for p in periods]

@@ -1,47 +1,44 @@
-"""Evidence this app provides itself: sign-in history for "Review access logs", read from the audit log.
+"""Evidence this app provides itself: sign-in history for "Review access logs", and the dashboard's summary.
 
-Successes, failures, lockouts (a username and address reaching AXES_FAILURE_LIMIT failures in
-the period, which is when django-axes locks them out) and addresses no earlier sign-in came from.
-A richer sign-in history (Maintenance II) may replace this provider under the same name.
+Sign-ins are read from ``opsportal.SignInEvent`` (successes, failures, django-axes lockouts,
+with address): the facts for the period are the counts, who was locked out, and addresses
+no successful sign-in came from before the period.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from typing import Any
 
-from django.conf import settings
+from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 
 from monitoring.public import register_evidence
-from opsportal.models import AuditRecord
+from opsportal.models import SignInEvent
+
+from .choices import IncidentState
 
 
 def sign_ins(*, start: dt.datetime | None = None, end: dt.datetime | None = None, **_: Any) -> dict[str, Any]:
     now = timezone.now()
     end = min(end or now, now)
     start = start or end - dt.timedelta(days=30)
-    rows = AuditRecord.objects.filter(
-        at__gte=start, at__lt=end, action__in=[AuditRecord.Action.LOGIN, AuditRecord.Action.LOGIN_FAILED]
-    ).values_list("action", "object_repr", "ip")
-    ok = failed = 0
-    failures: Counter[tuple[str, str]] = Counter()
-    addresses: set[str] = set()
-    for action, object_repr, ip in rows:
-        if action == AuditRecord.Action.LOGIN:
-            ok += 1
-            if ip:
-                addresses.add(ip)
-        else:
-            failed += 1
-            failures[(object_repr, ip or "")] += 1
-    limit = getattr(settings, "AXES_FAILURE_LIMIT", 5)
-    lockouts = sorted(f"{user} from {ip or '?'}" for (user, ip), n in failures.items() if n >= limit)
+    rows = SignInEvent.objects.filter(at__gte=start, at__lt=end)
+    counts = dict(rows.values("kind").annotate(n=Count("id")).values_list("kind", "n"))
+    ok = counts.get(SignInEvent.Kind.SUCCESS, 0)
+    failed = counts.get(SignInEvent.Kind.FAILURE, 0)
+    lockouts = sorted(
+        {
+            f"{u or '?'} from {ip or '?'}"
+            for u, ip in rows.filter(kind=SignInEvent.Kind.LOCKOUT).values_list("username", "ip")
+        }
+    )
+    addresses = set(rows.filter(kind=SignInEvent.Kind.SUCCESS, ip__isnull=False).values_list("ip", flat=True))
     seen_before = set(
-        AuditRecord.objects.filter(action=AuditRecord.Action.LOGIN, at__lt=start, ip__in=addresses)
-        .values_list("ip", flat=True)
-        .distinct()
+        SignInEvent.objects.filter(kind=SignInEvent.Kind.SUCCESS, at__lt=start, ip__in=addresses).values_list(
+            "ip", flat=True
+        )
     )
     new = sorted(addresses - seen_before)
     facts: list[list[Any]] = [
@@ -66,5 +63,42 @@ def sign_ins(*, start: dt.datetime | None = None, end: dt.datetime | None = None
     }
 
 
+def maintenance_today(*, now: dt.datetime | None = None, **_: Any) -> dict[str, Any]:
+    """For the dashboard: today's (and this week's, month's, quarter's) checklist progress and open incidents."""
+    from .checklists import today_progress
+    from .models import Incident
+
+    progress = [
+        {
+            "name": p["checklist"].name,
+            "key": p["period"].key,
+            "done": p["done"],
+            "total": p["total"],
+            "url": reverse("maintenance:period", kwargs={"pk": p["period"].pk}),
+        }
+        for p in today_progress(now)
+    ]
+    incidents = [
+        {
+            "id": i.pk,
+            "title": i.title,
+            "opened_at": i.opened_at.isoformat(),
+            "url": reverse("maintenance:incident", kwargs={"pk": i.pk}),
+        }
+        for i in Incident.objects.filter(state=IncidentState.OPEN).order_by("-opened_at")[:5]
+    ]
+    open_items = sum(p["total"] - p["done"] for p in progress)
+    return {
+        "ok": not incidents,
+        "summary": f"{open_items} checklist items open, {len(incidents)} open incidents",
+        "facts": [],
+        "checklists": progress,
+        "incidents": incidents,
+        "checklists_url": reverse("maintenance:checklists"),
+        "incidents_url": reverse("maintenance:incidents"),
+    }
+
+
 def register() -> None:
     register_evidence("sign_ins", sign_ins)
+    register_evidence("maintenance_today", maintenance_today)

@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.text import slugify
+from django.utils.http import urlencode
 
 from monitoring.alerts.choices import AlertEventKind, AlertState, Severity
 from monitoring.alerts.models import Alert, AlertEvent, MaintenanceWindow, Notification, NotificationChannel, Silence
@@ -95,14 +95,16 @@ def validate_settings() -> None:
         seconds_setting(name, seconds)
 
 
-def runbook_url(title: str) -> str | None:
-    """Where the runbook with this title will live, once the runbooks page exists (else None)."""
+def runbook_url(title: str, alert_id: int | None = None) -> str | None:
+    """The runbook with this title (opened for ``alert_id`` when given), once the runbooks pages exist."""
     if not title:
         return None
     try:
-        return f"{reverse('maintenance:runbooks')}#{slugify(title)}"
+        base = reverse("maintenance:runbook_open")
     except NoReverseMatch:
         return None
+    query = {"title": title, **({"alert": alert_id} if alert_id is not None else {})}
+    return f"{base}?{urlencode(query)}"
 
 
 def _serialized(name: str) -> bool:

@@ -133,7 +133,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "alert": alert,
             "timeline": timeline(alert),
-            "runbook_url": runbook_url(alert.runbook),
+            "runbook_url": runbook_url(alert.runbook, alert.pk),
             "service_url": service_url(alert.service),
             "deployments": deployments,
             "can_acknowledge": alert.state == AlertState.FIRING and has_perm(request, "monitoring.acknowledge_alert"),

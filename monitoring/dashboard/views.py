@@ -26,6 +26,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from monitoring.alerts.choices import AlertState
 from monitoring.alerts.models import Alert
+from monitoring.alerts.public import evidence
 from monitoring.services.charts import ms, percent, sparkline, uptime_strip
 from monitoring.services.choices import ServiceKind, ServiceStatus
 from monitoring.services.forms import ServiceFilterForm
@@ -256,6 +257,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = _services_context(request)
     context.update(_alerts_context())
     context.update(portal_health=health.run_checks(), heartbeats=Heartbeat.objects.all())
+    # Today's checklist progress and open incidents, from the maintenance app's provider (if installed).
+    context["maintenance"] = evidence("maintenance_today")
     return render(request, "monitoring/dashboard.html", context)
 
 

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
 from maintenance.models import Checklist, Runbook
-from maintenance.seed import RUNBOOK_TEXT
+from maintenance.seed import RUNBOOK_TEXT, ensure_content
 
 TEXT = RUNBOOK_TEXT.read_text(encoding="utf-8")
 NUMBERED = re.compile(r"^(?:#\s*)?(\d+)\.\s+(.*)$")
+
+
+@pytest.fixture(autouse=True)
+def _content(db: Any) -> None:
+    """The migration's content (a transactional test elsewhere may have flushed the tables since)."""
+    ensure_content()
 
 
 def section(heading: str) -> str:

@@ -11,10 +11,17 @@ import time_machine
 
 from maintenance.models import Checklist, ChecklistPeriod
 from maintenance.periods import bounds_for, open_due_periods
+from maintenance.seed import ensure_content
 from maintenance.tasks import open_checklist_periods
 from opsportal.models import JobRun
 
 UTC = dt.UTC
+
+
+@pytest.fixture(autouse=True)
+def _content(db: Any) -> None:
+    """The migration's content (a transactional test elsewhere may have flushed the tables since)."""
+    ensure_content()
 
 
 def keys(cadence: str) -> list[str]:

@@ -19,7 +19,7 @@ from tests.monitoring.service_factories import make_service
 pytestmark = pytest.mark.django_db
 
 # Session, user, permissions (user + groups), then the page's own queries.
-DASHBOARD_QUERIES = 15  # + open-alert counts and the most urgent alerts
+DASHBOARD_QUERIES = 17  # + open-alert counts and the most urgent alerts; + current checklist periods and open incidents
 PARTIAL_QUERIES = 9
 SERVICE_PAGE_QUERIES = 12
 SERVICES_LIST_QUERIES = 8  # constant: parents joined, tags prefetched
