@@ -14,7 +14,7 @@ from maintenance.checklists import tick
 from maintenance.models import Incident
 from monitoring.models import CheckResult
 from monitoring.public import evidence, evidence_providers
-from monitoring.rollups import rollup
+from monitoring.services.rollups import rollup
 from tests.conftest import PASSWORD
 from tests.maintenance.fixtures import daily_item, daily_period
 from tests.monitoring.alert_fixtures import make_service

@@ -12,9 +12,9 @@ from django.urls import reverse
 from maintenance.checklists import TickRefused, tick, untick
 from maintenance.models import ChecklistPeriod, PeriodItem, TickEvent
 from maintenance.periods import alert_key, mark_overdue, open_due_periods
-from monitoring.choices import ServiceStatus
 from monitoring.models import Alert, AlertEvent, Service
 from monitoring.public import register_evidence
+from monitoring.services.choices import ServiceStatus
 from opsportal.models import AuditRecord
 from tests.maintenance.fixtures import daily_item, daily_period
 
