@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from monitoring.public import raise_alert, resolve_alert
@@ -187,7 +188,7 @@ def _raise_overdue(checklist: Checklist, periods: list[ChecklistPeriod]) -> None
         details={
             "checklist": checklist.cadence,
             "periods": [{"key": p.key, "open": p.overdue_items} for p in periods],
-            "url": f"/maintenance/checklists/periods/{latest.pk}/",
+            "url": reverse("maintenance:period", kwargs={"pk": latest.pk}),
         },
     )
 

@@ -177,3 +177,45 @@ def test_runbook_page_renders_code_blocks_for_copy(client_for: Any) -> None:
     page = client_for("viewer").get(reverse("maintenance:runbook", kwargs={"slug": "deploy-hotfix"})).content.decode()
     assert '<pre><code class="language-bash">git checkout -b hotfix/issue-name' in page
     assert "js/copy.js" in page
+
+
+def test_load_runbook_puts_back_missing_content_only(users: dict[str, Any]) -> None:
+    from io import StringIO
+
+    book = runbook("scale-service")
+    save_version(book, book.current.body + "\n7. Tell the team\n", author=users["admin"])
+    Runbook.objects.filter(slug="high-memory-usage").delete()
+    out = StringIO()
+    call_command("load_runbook", stdout=out)
+    assert "0 checklists and 1 runbooks added" in out.getvalue()
+    assert Runbook.objects.get(slug="high-memory-usage").current.number == 1
+    assert Runbook.objects.get(slug="scale-service").current.number == 2  # the admin's edit stays
+
+
+def test_django_admin_edit_is_a_new_version(users: dict[str, Any], client_for: Any) -> None:
+    book = runbook("api-key-rotation")
+    url = reverse("admin:maintenance_runbook_change", args=[book.pk])
+    admin = client_for("admin")
+    assert admin.get(url).status_code == 200
+    body = book.current.body.replace("4. Revoke old key", "4. Revoke old key\n\n5. Note the rotation date")
+    response = admin.post(
+        url,
+        {
+            "title": book.title,
+            "slug": book.slug,
+            "kind": book.kind,
+            "position": book.position,
+            "body": body,
+            "change_note": "record the date",
+            "versions-TOTAL_FORMS": "1",
+            "versions-INITIAL_FORMS": "1",
+            "versions-MIN_NUM_FORMS": "0",
+            "versions-MAX_NUM_FORMS": "1000",
+            "versions-0-id": book.current.pk,
+            "versions-0-runbook": book.pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    book.refresh_from_db()
+    assert book.current.number == 2 and book.current.steps[-1]["text"] == "Note the rotation date"
+    assert client_for("editor").get(url).status_code in (302, 403)
