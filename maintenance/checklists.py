@@ -45,7 +45,10 @@ def read_evidence(item: PeriodItem, *, now: dt.datetime | None = None) -> dict[s
 
 
 def is_fresh(answer: dict[str, Any] | None) -> bool:
-    return bool(answer) and "error" not in answer and not answer.get("missing") and bool(answer.get("fresh", True))
+    """Whether the answer counts as evidence: the provider's ``fresh`` when it says, else whether it could tell (``ok``)."""
+    if not answer or "error" in answer or answer.get("missing"):
+        return False
+    return bool(answer["fresh"]) if "fresh" in answer else answer.get("ok") is not None
 
 
 def _actor_name(actor: Any) -> str:

@@ -21,6 +21,6 @@ def load(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("maintenance", "0001_initial")]
+    dependencies = [("maintenance", "0002_security_audits_dbcare")]
 
     operations = [migrations.RunPython(load, migrations.RunPython.noop)]

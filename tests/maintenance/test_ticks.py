@@ -91,14 +91,23 @@ def test_viewer_cannot_tick_or_untick(users: dict[str, Any], client_for: Any) ->
 
 
 def test_tick_without_a_provider_is_shown_as_not_fresh(users: dict[str, Any], client_for: Any) -> None:
-    period = daily_period()
-    open_due_periods()  # the weekly "Update dependencies" reads findings Maintenance II will provide
-    item = PeriodItem.objects.get(text="Update dependencies (non-critical)", period__ends_at__gt=period.starts_at)
+    item = daily_item("Review backup completion")
+    PeriodItem.objects.filter(pk=item.pk).update(evidence_name="provided_by_nobody_yet")
+    item.refresh_from_db()
     tick(item, users["editor"], note="checked by hand")
     item.refresh_from_db()
     assert item.evidence["summary"] == "not available yet" and not item.evidence_fresh
     page = client_for("viewer").get(reverse("maintenance:checklists")).content.decode()
     assert "not fresh" in page and "checked by hand" in page
+
+
+def test_dependency_findings_come_from_maintenance_ii(users: dict[str, Any]) -> None:
+    open_due_periods()
+    item = PeriodItem.objects.get(text="Update dependencies (non-critical)", period__checklist__cadence="weekly")
+    tick(item, users["editor"])
+    item.refresh_from_db()
+    assert item.evidence is not None and not item.evidence.get("missing")
+    assert not item.evidence_fresh  # no audit has run in this test
 
 
 def test_a_failing_provider_does_not_break_the_tick(users: dict[str, Any]) -> None:
