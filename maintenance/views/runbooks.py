@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -73,7 +73,9 @@ def runbook_open(request: HttpRequest) -> HttpResponse:
     title = request.GET.get("title", "")
     book = Runbook.objects.filter(Q(title__iexact=title) | Q(slug=slugify(title))).first()
     if book is None:
-        raise Http404("no runbook with that title")
+        # The link came from an alert or metric naming a runbook nobody has written yet.
+        messages.warning(request, f"No runbook is titled “{title[:100]}” yet.")
+        return redirect("maintenance:runbooks")
     url = reverse("maintenance:runbook", kwargs={"slug": book.slug})
     alert = request.GET.get("alert", "")
     return redirect(f"{url}?{urlencode({'alert': alert})}" if alert.isdigit() else url)

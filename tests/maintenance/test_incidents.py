@@ -46,7 +46,9 @@ def test_alert_link_opens_the_runbook_with_the_alert(client_for: Any) -> None:
     assert 'data-testid="start-execution"' not in page  # viewers read; they cannot start
     page = client_for("editor").get(response["Location"]).content.decode()
     assert f'name="alert" value="{alert.pk}"' in page
-    assert viewer.get(reverse("maintenance:runbook_open"), {"title": "No Such Runbook"}).status_code == 404
+    missing = viewer.get(reverse("maintenance:runbook_open"), {"title": "No Such Runbook"}, follow=True)
+    assert missing.redirect_chain[-1][0] == reverse("maintenance:runbooks")
+    assert "No runbook is titled “No Such Runbook” yet." in missing.content.decode()
 
 
 def test_execution_from_alert_is_an_incident_with_post_mortem(users: dict[str, Any], client_for: Any) -> None:
