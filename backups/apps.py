@@ -14,11 +14,10 @@ class BackupsConfig(AppConfig):
         from opsportal import audit, metrics
         from opsportal.schedule import DefaultEntry, declare
 
-        from . import conf, providers
+        from . import providers
         from .metrics import BackupCollector, backup_age_hours
         from .models import BackupRun, Destination, Policy, RestoreDrill, RestoreRun, Source
 
-        conf.validate()
         audit.register(Source)
         audit.register(Destination)
         audit.register(Policy, exclude={"next_due_at"})

@@ -68,8 +68,8 @@ class ReapResult:
 def reap_stale(now: dt.datetime | None = None) -> ReapResult:
     """Fail runs, drills and restores whose worker stopped reporting; remove what they left behind."""
     now = now or timezone.now()
-    stale = now - dt.timedelta(minutes=conf.stale_minutes())
-    never = now - dt.timedelta(minutes=conf.queued_minutes())
+    stale = now - dt.timedelta(minutes=conf.BACKUP_STALE_MINUTES.get())
+    never = now - dt.timedelta(minutes=conf.BACKUP_QUEUED_MINUTES.get())
     result = ReapResult()
     candidates = BackupRun.objects.filter(state__in=[RunState.RUNNING, RunState.VERIFYING], heartbeat_at__lt=stale)
     queued = BackupRun.objects.filter(state=RunState.QUEUED, created_at__lt=never)

@@ -44,7 +44,7 @@ class Journal:
         self.steps: list[dict[str, Any]] = list(getattr(obj, "steps", []) or [])
         self.scrub = scrub or (lambda s: s)
         self._last_beat = 0.0
-        self._every = conf.heartbeat_seconds()
+        self._every = conf.BACKUP_HEARTBEAT_SECONDS.get()
         self.active_states = tuple(str(s) for s in active_states)
         self.deadline = time.monotonic() + timeout_seconds if timeout_seconds else None
         self.timeout_seconds = timeout_seconds

@@ -61,9 +61,9 @@ class ArtifactSink:
     def __init__(self, writer: Any, compression: str, level: int, *, threads: int | None = None) -> None:
         self.out = _Output(writer)
         self.bytes_in = 0
-        threads = conf.zstd_threads() if threads is None else threads
+        threads = conf.BACKUP_ZSTD_THREADS.get() if threads is None else threads
         self.compressor: StreamCompressor | None = StreamCompressor(
-            compression, level, self.out.write, threads=threads, job_size=conf.zstd_job_size()
+            compression, level, self.out.write, threads=threads, job_size=conf.BACKUP_ZSTD_JOB_BYTES.get()
         )
 
     @property

@@ -71,7 +71,7 @@ def plan_prune(policy: Policy, now: dt.datetime | None = None) -> PrunePlan:
     """What retention keeps (with reasons) and deletes for ``policy``; changes nothing."""
     now = now or timezone.now()
     plan = plan_retention(policy, list(good_runs().filter(policy=policy)))
-    cutoff = now - dt.timedelta(days=conf.failed_keep_days())
+    cutoff = now - dt.timedelta(days=conf.BACKUP_FAILED_KEEP_DAYS.get())
     plan.expired_failed = list(policy.runs.filter(state=RunState.FAILED, created_at__lt=cutoff, cleanup={}))
     return plan
 

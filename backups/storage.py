@@ -136,7 +136,7 @@ class LocalStorage:
 
 def choose_part_size(expected_size: int | None) -> int:
     """A part size that fits ``expected_size`` (with headroom) in well under 10,000 parts."""
-    minimum = conf.s3_min_part_size()
+    minimum = conf.BACKUP_S3_MIN_PART_BYTES.get()
     if not expected_size:
         return minimum
     wanted = math.ceil(expected_size * 1.5 / (MAX_PARTS // 2))
@@ -268,7 +268,7 @@ class S3Storage:
             from botocore.config import Config
 
             config = Config(
-                retries={"max_attempts": conf.s3_max_attempts(), "mode": "standard"},
+                retries={"max_attempts": conf.BACKUP_S3_MAX_ATTEMPTS.get(), "mode": "standard"},
                 connect_timeout=5,
                 read_timeout=60,
                 signature_version="s3v4",

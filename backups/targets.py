@@ -41,7 +41,7 @@ def check_target_name(policy: Policy, name: str, engine: Engine | None = None) -
     Without ``engine`` only the rules that need no connection are checked (the web process
     may not hold the source's credentials); the worker checks everything again.
     """
-    prefix = conf.drill_prefix()
+    prefix = conf.BACKUP_DRILL_PREFIX.get()
     if not NAME.match(name):
         raise DrillRefused("Use lower-case letters, digits and underscores (at most 63), starting with a letter.")
     if not name.startswith(prefix) or name == prefix:
@@ -63,7 +63,7 @@ def check_target_name(policy: Policy, name: str, engine: Engine | None = None) -
 def new_target_name(policy: Policy) -> str:
     slug = re.sub(r"[^a-z0-9_]", "_", policy.slug.lower())[:24]
     stamp = timezone.now().strftime("%Y%m%d%H%M")
-    return f"{conf.drill_prefix()}{slug}_{stamp}_{secrets.token_hex(2)}"[:63]
+    return f"{conf.BACKUP_DRILL_PREFIX.get()}{slug}_{stamp}_{secrets.token_hex(2)}"[:63]
 
 
 # Real restores ------------------------------------------------------------------------------

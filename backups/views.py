@@ -106,7 +106,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "recent_drills": RestoreDrill.objects.select_related("policy")[:6],
         "any_active": any(s.active for s in statuses)
         or RestoreDrill.objects.filter(state__in=["queued", "running"]).exists(),
-        "drill_prefix": conf.drill_prefix(),
+        "drill_prefix": conf.BACKUP_DRILL_PREFIX.get(),
     }
     template = "backups/_index_body.html" if _partial(request) else "backups/index.html"
     return render(request, template, context)
@@ -252,7 +252,7 @@ def restore(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Restore of run #{run.pk} into {target} queued.")
             return redirect(drill)
-    return render(request, "backups/restore.html", {"run": run, "form": form, "prefix": conf.drill_prefix()})
+    return render(request, "backups/restore.html", {"run": run, "form": form, "prefix": conf.BACKUP_DRILL_PREFIX.get()})
 
 
 @console_view("backups.restore_backup", methods=("GET", "HEAD", "POST"))

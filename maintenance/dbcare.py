@@ -23,6 +23,8 @@ from django.conf import settings
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from maintenance import conf
+
 ENABLE_NOTE = (
     "pg_stat_statements is not available in this database. To enable it: add "
     "shared_preload_libraries = 'pg_stat_statements' to postgresql.conf (or ALTER SYSTEM SET "
@@ -108,7 +110,7 @@ def connect(
     target: Target, *, read_only: bool = True, timeout_ms: int | None = None
 ) -> Iterator[psycopg.Connection[Any]]:
     """A short-lived autocommit connection; read-only ones get the statement timeout."""
-    timeout = settings.DB_CARE_STATEMENT_TIMEOUT_MS if timeout_ms is None else timeout_ms
+    timeout = conf.DB_CARE_STATEMENT_TIMEOUT_MS.get() if timeout_ms is None else timeout_ms
     options = f"-c statement_timeout={int(timeout)} -c lock_timeout={int(timeout)}"
     if read_only:
         options += " -c default_transaction_read_only=on"
@@ -232,7 +234,7 @@ def inspect(target: Target) -> Report:
     except CareError as exc:
         report.error = str(exc)
     except psycopg.errors.QueryCanceled:
-        report.error = f"a query took longer than the {settings.DB_CARE_STATEMENT_TIMEOUT_MS} ms statement timeout"
+        report.error = f"a query took longer than the {conf.DB_CARE_STATEMENT_TIMEOUT_MS.get()} ms statement timeout"
     except psycopg.Error as exc:
         report.error = f"query failed: {_first_line(exc, target.conninfo)}"
     report.took_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -257,7 +259,7 @@ def _fill(conn: psycopg.Connection[Any], report: Report) -> None:
     report.table_hit_rate, report.index_hit_rate = conn.execute(HIT_SQL).fetchone()
     report.long_running = [
         {**r, "query": mask_query(r["query"]), "seconds": float(r["seconds"])}
-        for r in _rows(conn, LONG_SQL, (settings.DB_CARE_LONG_QUERY_SECONDS,))
+        for r in _rows(conn, LONG_SQL, (conf.DB_CARE_LONG_QUERY_SECONDS.get(),))
     ]
     by_state = {r["state"]: int(r["n"]) for r in _rows(conn, CONNECTIONS_SQL)}
     report.connections_by_state = by_state
@@ -270,7 +272,7 @@ def _statements(conn: psycopg.Connection[Any], report: Report) -> None:
         report.statements_note = ENABLE_NOTE
         return
     try:
-        rows = _rows(conn, SLOW_SQL, (float(settings.DB_CARE_SLOW_MS),))
+        rows = _rows(conn, SLOW_SQL, (float(conf.DB_CARE_SLOW_MS.get()),))
     except psycopg.errors.ObjectNotInPrerequisiteState:
         # Created but not preloaded: "pg_stat_statements must be loaded via shared_preload_libraries".
         report.statements_note = ENABLE_NOTE
@@ -287,7 +289,7 @@ def _statements(conn: psycopg.Connection[Any], report: Report) -> None:
 def vacuum_analyze(target: Target, table: str = "") -> dict[str, Any]:
     """Run ``VACUUM ANALYZE`` on one table ("schema.table") or the whole database; returns figures."""
     started = time.perf_counter()
-    with connect(target, read_only=False, timeout_ms=settings.DB_CARE_VACUUM_TIMEOUT_SECONDS * 1000) as conn:
+    with connect(target, read_only=False, timeout_ms=conf.DB_CARE_VACUUM_TIMEOUT_SECONDS.get() * 1000) as conn:
         try:
             if table:
                 schema, _, name = table.rpartition(".")

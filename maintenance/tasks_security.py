@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from django.conf import settings
 
 from opsportal.jobs import record_job
+
+from . import conf
 
 
 @shared_task(name="maintenance.check_secrets", ignore_result=True)
@@ -59,7 +60,7 @@ def monthly_report_email() -> int:
     """On the 1st: email last month's report to MONTHLY_REPORT_EMAILS (nothing when empty)."""
     from . import reports
 
-    recipients = list(settings.MONTHLY_REPORT_EMAILS)
+    recipients = conf.MONTHLY_REPORT_EMAILS.get()
     with record_job("reports: monthly email") as job:
         if not recipients:
             job.summary = "MONTHLY_REPORT_EMAILS is empty: not sent"

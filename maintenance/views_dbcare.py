@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 
 from opsportal.access import console_view
 
-from . import dbcare, vacuum
+from . import conf, dbcare, vacuum
 from .forms_security import VacuumForm
 from .models import VacuumRun
 from .tasks_security import vacuum_task
@@ -29,8 +29,8 @@ def database_care(request: HttpRequest) -> HttpResponse:
             "chosen": chosen,
             "report": report,
             "runs": VacuumRun.objects.select_related("requested_by")[:15],
-            "slow_ms": dbcare.settings.DB_CARE_SLOW_MS,
-            "timeout_ms": dbcare.settings.DB_CARE_STATEMENT_TIMEOUT_MS,
+            "slow_ms": conf.DB_CARE_SLOW_MS.get(),
+            "timeout_ms": conf.DB_CARE_STATEMENT_TIMEOUT_MS.get(),
         },
     )
 

@@ -1,4 +1,4 @@
-"""App config: wires audit registrations, role sync and default schedules at start-up."""
+"""App config: validates every declared setting, wires audit registrations, role sync and default schedules at start-up."""
 
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ class OpsPortalConfig(AppConfig):
         from django.contrib.auth.models import Group
         from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-        from . import audit, signals, signins  # noqa: F401 - connects sign-in audit and history handlers
+        from . import audit, conf, signals, signins  # noqa: F401 - connects sign-in audit and history handlers
         from .models import ApiToken
         from .schedule import DefaultEntry, declare
 
+        conf.validate()  # every part's declared settings: a malformed value stops start-up here
         audit.register(get_user_model(), exclude={"last_login"}, secret={"password"})
         audit.register(Group)
         audit.register(ApiToken, exclude={"digest", "last_used_at", "last_used_ip"})

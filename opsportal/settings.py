@@ -10,16 +10,29 @@ from django.core.exceptions import ImproperlyConfigured
 from . import caching, conf
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(conf.string("DATA_DIR", str(BASE_DIR / "data"))).resolve()
+DATA_DIR = Path(
+    conf.string(
+        "DATA_DIR",
+        str(BASE_DIR / "data"),
+        "SQLite file, generated development secret key, embedded broker, admin password.",
+        shown="./data",
+    )
+).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = conf.boolean("DEBUG", False)
+DEBUG = conf.boolean("DEBUG", False, "Development mode (tracebacks, generated SECRET_KEY); never in production.")
 # HTTPS: the portal is served over TLS (secure cookies, HSTS, redirect to https).
-HTTPS = conf.boolean("HTTPS", not DEBUG)
+HTTPS = conf.boolean("HTTPS", not DEBUG, "Served over TLS: secure cookies, HSTS, redirect to https.", shown="not DEBUG")
 
 
 def _secret_key() -> str:
-    key = conf.string("SECRET_KEY", None)
+    key = conf.string(
+        "SECRET_KEY",
+        None,
+        "Signing key; in development generated once into DATA_DIR.",
+        secret=True,
+        shown="required unless DEBUG",
+    )
     if key:
         return key
     if not DEBUG:
@@ -33,9 +46,15 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-ALLOWED_HOSTS = conf.string_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
-CSRF_TRUSTED_ORIGINS = conf.string_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = conf.url("SITE_URL", "http://127.0.0.1:8000", {"http", "https"})
+ALLOWED_HOSTS = conf.string_list(
+    "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"], "Host names the portal answers to (comma-separated)."
+)
+CSRF_TRUSTED_ORIGINS = conf.string_list(
+    "CSRF_TRUSTED_ORIGINS", [], "Origins trusted for form posts, e.g. https://ops.example.com (comma-separated)."
+)
+SITE_URL = conf.url(
+    "SITE_URL", "http://127.0.0.1:8000", {"http", "https"}, "Base URL of the portal, used in notification links."
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -88,7 +107,19 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": conf.database("DATABASE_URL", f"sqlite:///{DATA_DIR / 'portal.sqlite3'}")}
+DATABASES = {
+    "default": conf.database(
+        "DATABASE_URL",
+        f"sqlite:///{DATA_DIR / 'portal.sqlite3'}",
+        "postgres://user:password@host:5432/opsportal in production.",
+        shown="SQLite in DATA_DIR",
+    )
+}
+# Read (and so declared and checked) whichever database is configured.
+_conn_max_age = conf.integer("DB_CONN_MAX_AGE", 60, "Seconds a PostgreSQL connection is reused.", minimum=0)
+_test_database = conf.string(
+    "TEST_DATABASE_NAME", None, "Only for the test suite: name of the throwaway test database."
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat write the same file: WAL, IMMEDIATE transactions and a busy
     # timeout avoid "database is locked" under the scheduler.
@@ -98,13 +129,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", conf.integer("DB_CONN_MAX_AGE", 60, minimum=0))
+    DATABASES["default"].setdefault("CONN_MAX_AGE", _conn_max_age)
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-    DATABASES["default"]["TEST"] = {"NAME": conf.string("TEST_DATABASE_NAME", None)}
+    DATABASES["default"]["TEST"] = {"NAME": _test_database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": conf.cache("CACHE_URL", "locmemcache://opsportal")}
+CACHES = {"default": conf.cache("CACHE_URL", "locmemcache://opsportal", "redis://host:6379/1 in production.")}
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -121,29 +152,41 @@ LOGIN_REDIRECT_URL = "monitoring:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 # django-axes: lock a username coming from one address after repeated failures.
-AXES_FAILURE_LIMIT = conf.integer("AXES_FAILURE_LIMIT", 5, minimum=1)
-AXES_COOLOFF_TIME = conf.integer("AXES_COOLOFF_MINUTES", 15, minimum=1) / 60  # hours
+AXES_FAILURE_LIMIT = conf.integer(
+    "AXES_FAILURE_LIMIT", 5, "Failed sign-ins before a username is locked for that address.", minimum=1
+)
+AXES_COOLOFF_TIME = (
+    conf.integer("AXES_COOLOFF_MINUTES", 15, "How long a sign-in lockout lasts, in minutes.", minimum=1) / 60
+)  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = conf.integer("TRUSTED_PROXY_COUNT", 0, minimum=0) or None
+AXES_IPWARE_PROXY_COUNT = (
+    conf.integer(
+        "TRUSTED_PROXY_COUNT", 0, "Trusted proxies in front of the portal (client address of the lockout).", minimum=0
+    )
+    or None
+)
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
 )
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = conf.string("TIME_ZONE", "UTC")
+TIME_ZONE = conf.string("TIME_ZONE", "UTC", "Also the zone of backup retention periods and schedules.")
 USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
+_static_manifest = conf.boolean(
+    "STATIC_MANIFEST", True, "Serve hashed static file names (off only to debug static files)."
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG and conf.boolean("STATIC_MANIFEST", True)
+        if not DEBUG and _static_manifest
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
@@ -151,22 +194,30 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Hashed static files a year, immutable (the runbook's "Static content: Cache for 1 year").
 WHITENOISE_ADD_HEADERS_FUNCTION = caching.static_headers
 
-EMAIL_CONFIG = conf.email("EMAIL_URL", "consolemail://")
+EMAIL_CONFIG = conf.email("EMAIL_URL", "consolemail://", "smtp+tls://user:password@host:587 in production.")
 vars().update(EMAIL_CONFIG)
-DEFAULT_FROM_EMAIL = conf.string("DEFAULT_FROM_EMAIL", "ops-portal@localhost")
+DEFAULT_FROM_EMAIL = conf.string("DEFAULT_FROM_EMAIL", "ops-portal@localhost", "Sender of the portal's mail.")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Security headers; with HTTPS=true and DEBUG=false, `manage.py check --deploy` is clean.
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
-SECURE_HSTS_SECONDS = conf.integer("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = conf.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
-SECURE_HSTS_PRELOAD = conf.boolean("SECURE_HSTS_PRELOAD", HTTPS)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if conf.boolean("BEHIND_TLS_PROXY", False) else None
+SECURE_HSTS_SECONDS = conf.integer(
+    "SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0, "HSTS max-age.", minimum=0, shown="31536000 with HTTPS, else 0"
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = conf.boolean(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS, "HSTS for subdomains too.", shown="HTTPS"
+)
+SECURE_HSTS_PRELOAD = conf.boolean("SECURE_HSTS_PRELOAD", HTTPS, "HSTS preload flag.", shown="HTTPS")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if conf.boolean("BEHIND_TLS_PROXY", False, "A proxy terminates TLS and sends X-Forwarded-Proto.")
+    else None
+)
 SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^metrics$"]
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = conf.integer("SESSION_HOURS", 12, minimum=1) * 3600
+SESSION_COOKIE_AGE = conf.integer("SESSION_HOURS", 12, "Sign-in session length, in hours.", minimum=1) * 3600
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -175,7 +226,13 @@ SECURE_REFERRER_POLICY = "same-origin"
 # filesystem transport, one folder for in and out, shared by web, worker and beat.
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = conf.url(
-    "CELERY_BROKER_URL", "filesystem://", {"filesystem", "redis", "rediss", "amqp", "amqps", "memory"}
+    "CELERY_BROKER_URL",
+    "filesystem://",
+    {"filesystem", "redis", "rediss", "amqp", "amqps", "memory"},
+    "Default: embedded broker under DATA_DIR/broker; redis://host:6379/0 in production.",
+)
+_visibility_timeout = conf.integer(
+    "CELERY_VISIBILITY_TIMEOUT", 3600, "Seconds before Redis redelivers an unacknowledged task.", minimum=60
 )
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("queue", "processed", "control"):
@@ -188,10 +245,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": conf.integer("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
-    }
-CELERY_RESULT_BACKEND = conf.string("CELERY_RESULT_BACKEND", None) or None
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
+CELERY_RESULT_BACKEND = (
+    conf.string("CELERY_RESULT_BACKEND", None, "Celery result backend URL (none: results ignored).") or None
+)
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
@@ -201,30 +258,30 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "opsportal.scheduler:PortalScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A worker or beat whose heartbeat is older than this is reported as not seen.
-HEARTBEAT_STALE_SECONDS = conf.integer("HEARTBEAT_STALE_SECONDS", 90, minimum=10)
-DISK_PATHS = conf.string_list("DISK_PATHS", [str(DATA_DIR)])
+HEARTBEAT_STALE_SECONDS = conf.integer(
+    "HEARTBEAT_STALE_SECONDS", 90, "A worker or beat not seen for this long makes /api/health degraded.", minimum=10
+)
+DISK_PATHS = conf.string_list(
+    "DISK_PATHS",
+    [str(DATA_DIR)],
+    "Paths whose free space health and metrics watch (comma-separated).",
+    shown="DATA_DIR",
+)
 
 # Scheduled job runs (probe sweeps, rollups, evaluations) are kept this long.
-JOB_RUN_RETENTION_DAYS = conf.integer("JOB_RUN_RETENTION_DAYS", 7, minimum=1)
+JOB_RUN_RETENTION_DAYS = conf.integer(
+    "JOB_RUN_RETENTION_DAYS", 7, "Scheduled job runs shown under Jobs are kept this many days.", minimum=1
+)
 # Sign-in history (successes, failures, lockouts) for the access review is kept this long.
-SIGNIN_RETENTION_DAYS = conf.integer("SIGNIN_RETENTION_DAYS", 400, minimum=31)
+SIGNIN_RETENTION_DAYS = conf.integer(
+    "SIGNIN_RETENTION_DAYS", 400, "Sign-in history for the access review is kept this many days.", minimum=31
+)
 
-METRICS_TOKEN = conf.string("METRICS_TOKEN", "") or None
-API_PAGE_SIZE = conf.integer("API_PAGE_SIZE", 100, minimum=1)
-# Monitoring: raw check results are kept this many days (rollups 400 days); probes in flight per sweep.
-RAW_RETENTION_DAYS = conf.integer("RAW_RETENTION_DAYS", 7, minimum=1)
-PROBE_CONCURRENCY = conf.integer("PROBE_CONCURRENCY", 200, minimum=1)
-
-# Database care (maintenance): the runbook's slow-query threshold, the statement timeout of every
-# read-only query the page runs, what counts as a long-running query, and VACUUM's time limit.
-DB_CARE_SLOW_MS = conf.integer("DB_CARE_SLOW_MS", 1000, minimum=1)
-DB_CARE_STATEMENT_TIMEOUT_MS = conf.integer("DB_CARE_STATEMENT_TIMEOUT_MS", 5000, minimum=100)
-DB_CARE_LONG_QUERY_SECONDS = conf.integer("DB_CARE_LONG_QUERY_SECONDS", 60, minimum=1)
-DB_CARE_VACUUM_TIMEOUT_SECONDS = conf.integer("DB_CARE_VACUUM_TIMEOUT_SECONDS", 3600, minimum=10)
-# Monthly report: emailed on the 1st to these addresses (comma-separated; empty: not sent).
-MONTHLY_REPORT_EMAILS = conf.string_list("MONTHLY_REPORT_EMAILS", [])
-
-LOG_LEVEL = conf.string("LOG_LEVEL", "INFO").upper()
+METRICS_TOKEN = (
+    conf.string("METRICS_TOKEN", "", "When set, /metrics requires Authorization: Bearer <token>.", secret=True) or None
+)
+API_PAGE_SIZE = conf.integer("API_PAGE_SIZE", 100, "Rows per page of the JSON API.", minimum=1)
+LOG_LEVEL = conf.string("LOG_LEVEL", "INFO", "Level of the console log.").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -134,7 +134,10 @@ class PostgresEngine:
         return out.stdout.strip() or out.stderr.strip()
 
     def versions(self) -> dict[str, str]:
-        versions = {"pg_dump": self._tool_version(conf.pg_dump()), "pg_restore": self._tool_version(conf.pg_restore())}
+        versions = {
+            "pg_dump": self._tool_version(conf.BACKUP_PG_DUMP.get()),
+            "pg_restore": self._tool_version(conf.BACKUP_PG_RESTORE.get()),
+        }
         with contextlib.suppress(DumpFailed), self.connect(self.source) as conn:
             versions["server"] = str(conn.execute("SHOW server_version").fetchone()[0])
         return versions
@@ -154,7 +157,13 @@ class PostgresEngine:
             snapshot = str(conn.execute("SELECT pg_export_snapshot()").fetchone()[0])
             tables = [(s, t) for s, t in conn.execute(TABLES_SQL).fetchall()]
             log(f"snapshot {snapshot} exported; {len(tables)} tables to count in it")
-            cmd = [conf.pg_dump(), "--format=custom", "--compress=0", f"--snapshot={snapshot}", "--no-password"]
+            cmd = [
+                conf.BACKUP_PG_DUMP.get(),
+                "--format=custom",
+                "--compress=0",
+                f"--snapshot={snapshot}",
+                "--no-password",
+            ]
             log("running " + " ".join(Path(cmd[0]).name if i == 0 else a for i, a in enumerate(cmd)))
             try:
                 proc = subprocess.Popen(
@@ -174,7 +183,7 @@ class PostgresEngine:
             counter = _Counter(conn, tables)
             counter.start()
 
-            buf = bytearray(conf.chunk_size())
+            buf = bytearray(conf.BACKUP_CHUNK_BYTES.get())
             view = memoryview(buf)
             while n := proc.stdout.readinto(buf):
                 sink.write(view[:n])
@@ -211,7 +220,7 @@ class PostgresEngine:
             if PLAIN_END not in tail:
                 raise VerifyFailed("the plain SQL dump does not end with pg_dump's 'dump complete' line (cut off?)")
             return "plain SQL dump read to its 'dump complete' end"
-        cmd = [conf.pg_restore(), "--file=/dev/null"]
+        cmd = [conf.BACKUP_PG_RESTORE.get(), "--file=/dev/null"]
         try:
             proc = subprocess.Popen(
                 cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=child_env({})
@@ -278,13 +287,13 @@ class PostgresEngine:
         if plain:
             if clean:
                 raise RestoreFailed("a plain SQL backup restores only into a new database")
-            tool = conf.pg_restore()
+            tool = conf.BACKUP_PG_RESTORE.get()
             psql = str(Path(tool).with_name("psql")) if "/" in tool else "psql"
             cmd = [psql, "--no-psqlrc", "--quiet", "--single-transaction", "-v", "ON_ERROR_STOP=1", "--no-password"]
             self._feed_tool(cmd, chunks, name, log, progress, "psql")
             return
         cmd = [
-            conf.pg_restore(),
+            conf.BACKUP_PG_RESTORE.get(),
             *(["--clean", "--if-exists"] if clean else []),
             "--exit-on-error",
             "--single-transaction",

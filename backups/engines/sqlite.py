@@ -126,7 +126,7 @@ class SqliteEngine:
                 raise DumpFailed(f"SQLite online backup failed: {exc}") from None
             log(f"online backup copied {copy.stat().st_size} bytes; {len(counts)} tables")
             with open(copy, "rb") as fh:
-                while block := fh.read(conf.chunk_size()):
+                while block := fh.read(conf.BACKUP_CHUNK_BYTES.get()):
                     sink.write(block)
                     progress()
             return {"format": "sqlite file", "database": str(self.path), "tables": counts}

@@ -17,20 +17,19 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from monitoring.alerts import conf
 from monitoring.alerts.choices import AlertEventKind, AlertState, Severity
 from monitoring.alerts.models import Alert, AlertEvent, MaintenanceWindow, Notification, NotificationChannel, Silence
 from monitoring.alerts.public import raise_alert, resolve_alert
 from monitoring.services.choices import ServiceStatus
 from monitoring.services.models import Service, ServiceFlip
-from opsportal import audit, conf
+from opsportal import audit
 from opsportal.models import AuditRecord
 
 log = logging.getLogger(__name__)
@@ -38,61 +37,6 @@ log = logging.getLogger(__name__)
 SERVICE_DOWN_RUNBOOK = "Service Is Down"
 CERT_RUNBOOK = "SSL/HTTPS"
 DEPLOY_RUNBOOK = "Emergency Rollback"
-
-
-def setting(name: str, default: int) -> int:
-    """An integer setting: Django settings first (tests override there), then the environment."""
-    value = getattr(settings, name, None)
-    if value is not None:
-        return int(value)
-    return conf.integer(name, default, minimum=0)
-
-
-def seconds_setting(name: str, default: float) -> float:
-    """A number of seconds (fractions allowed): Django settings first, then the environment."""
-    value = getattr(settings, name, None)
-    if value is None:
-        value = conf.raw(name, None)
-    if value is None:
-        return default
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ImproperlyConfigured(f"{name}: expected a number of seconds, got {value!r}") from None
-    if number < 0:
-        raise ImproperlyConfigured(f"{name}: must not be negative")
-    return number
-
-
-# Every tunable of metrics, alerts and notifications with its default. Read once at start-up
-# (validate_settings) so a malformed value stops the process naming the variable.
-INT_SETTINGS = {
-    "ALERT_FLAP_FLIPS": 5,
-    "ALERT_FLAP_MINUTES": 10,
-    "INGEST_MAX_BATCH": 1000,
-    "INGEST_MAX_AGE_DAYS": 7,
-    "METRICS_COLLECT_SECONDS": 60,
-    "METRIC_SAMPLE_RETENTION_DAYS": 14,
-    "PROBE_METRIC_MIN_CHECKS": 10,
-    "NOTIFY_BATCH": 500,
-    "NOTIFY_GROUP_MAX": 50,
-    "NOTIFY_MAX_ATTEMPTS": 8,
-    "NOTIFY_CONCURRENCY": 16,
-}
-SECONDS_SETTINGS = {
-    "NOTIFY_TIMEOUT_SECONDS": 10.0,
-    "NOTIFY_BACKOFF_SECONDS": 30.0,
-    "NOTIFY_BACKOFF_MAX_SECONDS": 3600.0,
-    "NOTIFY_RETRY_AFTER_MAX_SECONDS": 3600.0,
-    "NOTIFY_LEASE_SECONDS": 120.0,
-}
-
-
-def validate_settings() -> None:
-    for name, default in INT_SETTINGS.items():
-        setting(name, default)
-    for name, seconds in SECONDS_SETTINGS.items():
-        seconds_setting(name, seconds)
 
 
 def runbook_url(title: str, alert_id: int | None = None) -> str | None:
@@ -182,13 +126,13 @@ def process_flips(now: dt.datetime | None = None, limit: int = 500) -> int:
 
 
 def _flip_count(service: Service, until: dt.datetime) -> int:
-    window = dt.timedelta(minutes=setting("ALERT_FLAP_MINUTES", 10))
+    window = dt.timedelta(minutes=conf.ALERT_FLAP_MINUTES.get())
     return ServiceFlip.objects.filter(service=service, at__gt=until - window, at__lte=until).count()
 
 
 def _handle_flip(flip: ServiceFlip) -> None:
     service = flip.service
-    limit, minutes = setting("ALERT_FLAP_FLIPS", 5), setting("ALERT_FLAP_MINUTES", 10)
+    limit, minutes = conf.ALERT_FLAP_FLIPS.get(), conf.ALERT_FLAP_MINUTES.get()
     flapping_open = Alert.objects.filter(dedup_key=flapping_key(service)).exclude(state=AlertState.RESOLVED).exists()
     count = _flip_count(service, flip.at)
     if flapping_open or count > limit:
@@ -222,7 +166,7 @@ def end_flapping(now: dt.datetime | None = None) -> int:
     """Resolve flapping alerts of services quiet for M minutes; a service still down gets its down alert."""
     now = now or timezone.now()
     ended = 0
-    window = dt.timedelta(minutes=setting("ALERT_FLAP_MINUTES", 10))
+    window = dt.timedelta(minutes=conf.ALERT_FLAP_MINUTES.get())
     for alert in (
         Alert.objects.filter(dedup_key__endswith=":flapping", source="monitoring")
         .exclude(state=AlertState.RESOLVED)

@@ -37,7 +37,8 @@ from django.db.models import F, Q, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 
-from monitoring.alerts.alerting import Holds, schedule_reminders, seconds_setting, setting
+from monitoring.alerts import conf
+from monitoring.alerts.alerting import Holds, schedule_reminders
 from monitoring.alerts.apprise_io import parse_retry_after, record_responses, using_url
 from monitoring.alerts.choices import AlertEventKind, AlertState, Severity
 from monitoring.alerts.models import (
@@ -80,7 +81,7 @@ class SendResult:
 def deliver(channel: NotificationChannel, title: str, body: str, notify_type: str = "info") -> SendResult:
     """Send one message to one channel; never raises, never puts the channel URL in an error."""
     result = SendResult(ok=False)
-    timeout = seconds_setting("NOTIFY_TIMEOUT_SECONDS", 10.0)
+    timeout = conf.NOTIFY_TIMEOUT_SECONDS.get()
     try:
         if channel.kind == ChannelKind.EMAIL:
             message = EmailMessage(subject=title[:200], body=body, to=channel.email_list)
@@ -314,9 +315,9 @@ def release_held(now: dt.datetime | None = None, holds: Holds | None = None) -> 
 def retry_delay(attempts: int, retry_after: float | None) -> float:
     """Seconds before the next try: the receiver's Retry-After when given, else exponential backoff."""
     if retry_after is not None:
-        return min(retry_after, seconds_setting("NOTIFY_RETRY_AFTER_MAX_SECONDS", 3600.0))
-    base = seconds_setting("NOTIFY_BACKOFF_SECONDS", 30.0)
-    cap = seconds_setting("NOTIFY_BACKOFF_MAX_SECONDS", 3600.0)
+        return min(retry_after, conf.NOTIFY_RETRY_AFTER_MAX_SECONDS.get())
+    base = conf.NOTIFY_BACKOFF_SECONDS.get()
+    cap = conf.NOTIFY_BACKOFF_MAX_SECONDS.get()
     return min(cap, base * 2 ** max(0, attempts - 1))
 
 
@@ -325,14 +326,14 @@ def worker_label() -> str:
 
 
 def _claim(now: dt.datetime, token: str) -> list[Notification]:
-    lease = dt.timedelta(seconds=seconds_setting("NOTIFY_LEASE_SECONDS", 120.0))
+    lease = dt.timedelta(seconds=conf.NOTIFY_LEASE_SECONDS.get())
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
     with transaction.atomic():
         ids = list(
             Notification.objects.select_for_update(skip_locked=True)
             .filter(free, state=NotificationState.PENDING, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "id")
-            .values_list("id", flat=True)[: setting("NOTIFY_BATCH", 500)]
+            .values_list("id", flat=True)[: conf.NOTIFY_BATCH.get()]
         )
         if not ids:
             return []
@@ -353,7 +354,7 @@ def send_due(now: dt.datetime | None = None) -> int:
     claimed = _claim(now, token)
     if not claimed:
         return 0
-    group_max = max(1, setting("NOTIFY_GROUP_MAX", 50))
+    group_max = conf.NOTIFY_GROUP_MAX.get()
     per_channel: dict[int, list[Notification]] = defaultdict(list)
     for n in claimed:
         per_channel[n.channel_id].append(n)
@@ -362,7 +363,7 @@ def send_due(now: dt.datetime | None = None) -> int:
         for i in range(0, len(items), group_max):
             chunk = items[i : i + group_max]
             jobs.append((chunk[0].channel, chunk, render_message(chunk)))
-    workers = max(1, min(setting("NOTIFY_CONCURRENCY", 16), len(jobs)))
+    workers = max(1, min(conf.NOTIFY_CONCURRENCY.get(), len(jobs)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="notify") as pool:
         results = list(pool.map(lambda job: deliver(job[0], *job[2]), jobs))
     _record(jobs, results, token)
@@ -375,7 +376,7 @@ def _record(
     token: str,
 ) -> None:
     """Write one attempt row per notification and move each on, only where our claim still holds."""
-    max_attempts = max(1, setting("NOTIFY_MAX_ATTEMPTS", 8))
+    max_attempts = conf.NOTIFY_MAX_ATTEMPTS.get()
     worker = worker_label()[:100]
     attempts: list[NotificationAttempt] = []
     delivered_per_alert: dict[int, int] = defaultdict(int)

@@ -1,6 +1,6 @@
 """Start-up wiring of alerts, called once from MonitoringConfig.ready().
 
-Settings check, audit registrations, the default beat entry, the Celery tasks module and the
+Audit registrations, the default beat entry, the Celery tasks module and the
 /metrics gauge of open alerts.
 """
 
@@ -9,13 +9,12 @@ from __future__ import annotations
 
 def setup() -> None:
     from monitoring.alerts import tasks  # noqa: F401 - registers the Celery tasks
-    from monitoring.alerts.alerting import AlertsCollector, validate_settings
+    from monitoring.alerts.alerting import AlertsCollector
     from monitoring.alerts.models import MaintenanceWindow, NotificationChannel, Silence
     from opsportal import audit
     from opsportal.metrics import register_collector
     from opsportal.schedule import DefaultEntry, declare
 
-    validate_settings()
     audit.register(
         NotificationChannel,
         exclude={"updated_at", "last_test_at", "last_test_ok", "last_test_error"},

@@ -14,9 +14,10 @@ from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from monitoring.alerts.alerting import DEPLOY_RUNBOOK, setting
+from monitoring.alerts.alerting import DEPLOY_RUNBOOK
 from monitoring.alerts.choices import Severity
 from monitoring.alerts.public import raise_alert, resolve_alert
+from monitoring.metrics import conf
 from monitoring.metrics.evaluation import SampleIn, record_samples
 from monitoring.metrics.models import Metric
 from monitoring.services.models import Deployment, DeploymentStatus, Service
@@ -57,9 +58,9 @@ def parse_at(value: Any, now: dt.datetime) -> tuple[dt.datetime | None, str]:
         return None, "must be an ISO-8601 date-time or Unix seconds"
     if at > now + FUTURE_SLACK:
         return None, "is more than 5 minutes in the future"
-    oldest = now - dt.timedelta(days=setting("INGEST_MAX_AGE_DAYS", 7))
+    oldest = now - dt.timedelta(days=conf.INGEST_MAX_AGE_DAYS.get())
     if at < oldest:
-        return None, f"is older than {setting('INGEST_MAX_AGE_DAYS', 7)} days"
+        return None, f"is older than {conf.INGEST_MAX_AGE_DAYS.get()} days"
     return at, ""
 
 
@@ -83,7 +84,7 @@ def ingest_metrics(request: HttpRequest) -> JsonResponse:
     assert items is not None
     now = timezone.now()
     errors = Errors()
-    limit = setting("INGEST_MAX_BATCH", 1000)
+    limit = conf.INGEST_MAX_BATCH.get()
     if not items:
         errors.add(None, "samples", "the batch is empty")
     if len(items) > limit:

@@ -22,10 +22,9 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from monitoring.alerts.alerting import setting
+from monitoring.metrics import conf
 from monitoring.metrics.evaluation import SampleIn, record_samples
 from monitoring.metrics.models import Metric, MetricSourceKind
-from opsportal import conf
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +32,7 @@ COLLECTORS = ("memory", "disk", "pg_connections")
 
 
 def configured_databases() -> list[str]:
-    value = getattr(settings, "METRICS_DATABASES", None)
-    if value is None:
-        value = conf.string_list("METRICS_DATABASES", ["default"])
-    return list(value)
+    return conf.METRICS_DATABASES.get()
 
 
 def pg_connections(name: str) -> tuple[int, int] | None:
@@ -119,7 +115,7 @@ class HostMetrics(bootsteps.StartStopStep):
         self.tref = None
 
     def start(self, worker: Any) -> None:
-        every = setting("METRICS_COLLECT_SECONDS", 60)
+        every = conf.METRICS_COLLECT_SECONDS.get()
         if not every:
             return
         host = (worker.hostname or socket.gethostname()).split("@")[-1]

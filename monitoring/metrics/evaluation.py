@@ -21,10 +21,10 @@ from django.db import connection, transaction
 from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
-from monitoring.alerts.alerting import setting
 from monitoring.alerts.choices import AlertState
 from monitoring.alerts.models import Alert
 from monitoring.alerts.public import metric_sources, raise_alert, resolve_alert
+from monitoring.metrics import conf
 from monitoring.metrics.models import Metric, MetricSample, MetricSeries, MetricSourceKind, SeriesState
 from monitoring.services.histogram import Histogram
 from monitoring.services.models import CheckRollup, Resolution
@@ -120,7 +120,7 @@ def _move_latest(latest: dict[int, SampleIn]) -> None:
 
 def prune_samples(now: dt.datetime | None = None, chunk: int = 20000) -> int:
     """Delete samples older than METRIC_SAMPLE_RETENTION_DAYS, in chunks; returns how many."""
-    cutoff = (now or timezone.now()) - dt.timedelta(days=setting("METRIC_SAMPLE_RETENTION_DAYS", 14))
+    cutoff = (now or timezone.now()) - dt.timedelta(days=conf.METRIC_SAMPLE_RETENTION_DAYS.get())
     deleted = 0
     while True:
         ids = list(MetricSample.objects.filter(at__lt=cutoff).values_list("id", flat=True)[:chunk])
@@ -149,7 +149,7 @@ def probe_values(metric: Metric, now: dt.datetime) -> dict[tuple[str, int | None
 
     parts = _probe_rows(now - dt.timedelta(minutes=metric.window_minutes), now)
     # A handful of checks says little: one failure in the first five would be "80% uptime".
-    minimum = max(1, setting("PROBE_METRIC_MIN_CHECKS", 10))
+    minimum = conf.PROBE_METRIC_MIN_CHECKS.get()
     slugs = dict(Service.objects.values_list("pk", "slug"))
     values: dict[tuple[str, int | None], float] = {}
     if metric.source_name == "p95":

@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from monitoring.services import conf
 from monitoring.services.choices import CheckType
 from monitoring.services.probe_body import (
     ProbeFailed,
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 USER_AGENT = "OpsPortal-probe/1.0"
-DEFAULT_CONCURRENCY = 200
 SWEEP_GRACE_SECONDS = 1.0
 
 
@@ -541,12 +541,8 @@ async def sweep_async(
 
 
 def default_concurrency() -> int:
-    try:
-        from django.conf import settings
-
-        return int(getattr(settings, "PROBE_CONCURRENCY", DEFAULT_CONCURRENCY))
-    except Exception:  # noqa: BLE001 - usable without Django settings (bench, tests)
-        return DEFAULT_CONCURRENCY
+    """PROBE_CONCURRENCY (usable without Django settings: bench, tests)."""
+    return conf.PROBE_CONCURRENCY.get()
 
 
 def sweep(

@@ -17,10 +17,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from monitoring.services import conf
 from monitoring.services.histogram import Histogram
 from monitoring.services.models import CheckResult, CheckRollup, Resolution
 
@@ -215,7 +215,7 @@ def _delete_before(queryset: object, cutoff_field: str, cutoff: dt.datetime) -> 
 def prune(now: dt.datetime | None = None) -> dict[str, int]:
     """Delete history past its retention; raw rows are only deleted once rolled up. Idempotent."""
     now = now or timezone.now()
-    raw_cutoff = now - dt.timedelta(days=settings.RAW_RETENTION_DAYS)
+    raw_cutoff = now - dt.timedelta(days=conf.RAW_RETENTION_DAYS.get())
     newest = CheckRollup.objects.filter(resolution=Resolution.MINUTE).aggregate(m=Max("start"))["m"]
     rolled_up_until = (newest - LOOKBACK) if newest is not None else None
     raw_deleted = 0

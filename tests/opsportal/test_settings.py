@@ -38,6 +38,10 @@ def _start(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedPro
         ("NOTIFY_MAX_ATTEMPTS", "many"),
         ("NOTIFY_TIMEOUT_SECONDS", "slow"),
         ("RAW_RETENTION_DAYS", "a week"),
+        ("PROBE_CONCURRENCY", "0"),
+        ("INGEST_MAX_BATCH", "lots"),
+        ("DB_CARE_SLOW_MS", "0"),
+        ("BACKUP_ZSTD_THREADS", "-1"),
     ],
 )
 def test_malformed_value_names_the_variable(name: str, value: str, tmp_path: Path) -> None:

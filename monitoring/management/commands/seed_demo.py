@@ -139,7 +139,7 @@ def demo_services(target: str, portal: str) -> list[dict[str, Any]]:
                 "description": 'psql $DATABASE_URL -c "SELECT 1" (runbook: Database Connection Issues).',
             }
         )
-    broker = urlsplit(getattr(settings, "CELERY_BROKER_URL", ""))
+    broker = urlsplit(settings.CELERY_BROKER_URL)
     if broker.scheme in ("redis", "rediss") and broker.hostname:
         services.append(
             {

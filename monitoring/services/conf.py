@@ -1,0 +1,10 @@
+"""Settings of services and probes, declared once (read as ``conf.PROBE_CONCURRENCY.get()``; see opsportal.conf)."""
+
+from __future__ import annotations
+
+from opsportal import conf
+
+PROBE_CONCURRENCY = conf.Int("PROBE_CONCURRENCY", 200, "Probes in flight at once in one sweep.", minimum=1)
+RAW_RETENTION_DAYS = conf.Int(
+    "RAW_RETENTION_DAYS", 7, "Days raw probe results are kept (minute/hour/day rollups keep the statistics).", minimum=1
+)
