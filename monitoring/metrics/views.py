@@ -15,10 +15,11 @@ from django.utils import timezone
 from monitoring.alerts.alerting import runbook_url
 from monitoring.alerts.choices import AlertState
 from monitoring.alerts.models import Alert
-from monitoring.metrics.charts import series_points, sparkline
 from monitoring.metrics.evaluation import series_display
 from monitoring.metrics.forms import MetricThresholdForm
 from monitoring.metrics.models import GRADE_LABELS, GRADE_ORDER, Direction, Metric, MetricSeries
+from monitoring.metrics.series import series_points
+from opsportal import charts
 from opsportal.access import console_view, has_perm
 
 SPARK_HOURS = 24
@@ -55,10 +56,14 @@ def _sparks(metric_rows: list[tuple[Metric, dict[str, Any]]], now: dt.datetime) 
     for direction, ids in by_direction.items():
         points.update(series_points(ids, since, now, worst="max" if direction == Direction.ABOVE else "min"))
     for metric, row in metric_rows:
-        row["spark"] = sparkline(
+        row["spark"] = charts.sparkline(
             points.get(row["series"].pk, []),
+            width=140,
+            height=30,
+            css=f"spark-{row['grade']}",
             threshold=metric.alert_threshold,
-            grade=row["grade"],
+            from_zero=False,
+            mark_last=True,
             label=f"{metric.name}, {row['label']}, last {SPARK_HOURS} hours",
         )
 

@@ -1,0 +1,71 @@
+"""Display formatters used by every page: percentages, milliseconds, sizes, durations and ages.
+
+Also template filters (``{% load portal %}``: ``{{ value|percent }}``, ``|ms``, ``|bytes``,
+``|duration``), registered in opsportal/templatetags/portal.py. A missing value prints an en dash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+NONE = "\u2013"
+
+
+def percent(value: float | None, digits: int = 2) -> str:
+    """A ratio (0.9991) as a percentage without trailing zeros (99.91%)."""
+    if value is None:
+        return NONE
+    text = f"{value * 100:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text + "%"
+
+
+def ms(value: float | None) -> str:
+    """Milliseconds as ms below a second, else seconds (12 ms, 2.5 s, 45 s)."""
+    if value is None:
+        return NONE
+    if value >= 10_000:
+        return f"{value / 1000:.0f} s"
+    if value >= 1000:
+        return f"{value / 1000:.1f} s"
+    return f"{value:.0f} ms"
+
+
+def human_bytes(n: float | None) -> str:
+    """A size in bytes, KiB, MiB or GiB (one decimal, none when it is .0)."""
+    if n is None:
+        return NONE
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}".replace(".0 ", " ")
+        n /= 1024
+    return f"{n} bytes"
+
+
+def duration(value: dt.timedelta | float | None) -> str:
+    """A duration (timedelta or seconds) in its two largest units: 45s, 3m 07s, 2h 05m, 3d 4h."""
+    if value is None:
+        return "-"
+    seconds = int(value.total_seconds() if isinstance(value, dt.timedelta) else value)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d {seconds % 86400 // 3600}h"
+
+
+def age_hours(hours: float | None) -> str:
+    """How old something is, from hours: "just now", "12 min old", "30 h old"."""
+    if hours is None:
+        return NONE
+    if hours >= 1:
+        return f"{hours:.0f} h old"
+    return f"{hours * 60:.0f} min old" if hours * 60 >= 1 else "just now"
+
+
+def seconds(value: float | None) -> str:
+    """Seconds with two decimals (a step's duration)."""
+    return NONE if value is None else f"{value:.2f} s"

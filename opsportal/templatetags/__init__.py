@@ -1,0 +1,1 @@
+"""Template tags of the core app: filters for the display formatters (opsportal.formatting)."""
