@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Prefetch, ProtectedError, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from opsportal import audit
 from opsportal.access import console_view
+from opsportal.crud import object_views
 from opsportal.models import AuditRecord
 
 from . import conf
@@ -323,81 +323,32 @@ def protect_portal(request: HttpRequest) -> HttpResponse:
     return redirect(policy)
 
 
-def _edit(request: HttpRequest, form_class: Any, instance: Any, kind: str) -> HttpResponse:
-    form = form_class(request.POST or None, instance=instance)
-    if request.method == "POST" and form.is_valid():
-        obj = form.save()
-        messages.success(request, f"{kind} {obj.name} saved.")
-        return redirect(obj.get_absolute_url() if isinstance(obj, Policy) else "backups:setup")
-    title = f"Edit {kind.lower()} {instance.name}" if instance and instance.pk else f"New {kind.lower()}"
-    return render(request, "backups/form.html", {"form": form, "title": title, "kind": kind, "instance": instance})
+def _in_use(obj: Source | Destination) -> str | None:
+    used = ", ".join(p.name for p in obj.policies.all())
+    return f"{type(obj).__name__} {obj.name} is used by: {used}." if used else None
 
 
-def _delete(request: HttpRequest, obj: Any, kind: str, refuse: str | None) -> HttpResponse:
-    if refuse:
-        messages.error(request, refuse)
-        return redirect("backups:setup")
-    try:
-        obj.delete()
-    except ProtectedError:
-        messages.error(request, f"{kind} {obj.name} is still used by backups in the catalog.")
-        return redirect("backups:setup")
-    messages.success(request, f"{kind} {obj.name} deleted.")
-    return redirect("backups:setup")
-
-
-@console_view("backups.add_source", methods=("GET", "HEAD", "POST"))
-def source_new(request: HttpRequest) -> HttpResponse:
-    return _edit(request, SourceForm, None, "Source")
-
-
-@console_view("backups.change_source", methods=("GET", "HEAD", "POST"))
-def source_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    return _edit(request, SourceForm, get_object_or_404(Source, slug=slug), "Source")
-
-
-@console_view("backups.delete_source", methods=("POST",))
-def source_delete(request: HttpRequest, slug: str) -> HttpResponse:
-    source = get_object_or_404(Source, slug=slug)
-    used = ", ".join(p.name for p in source.policies.all())
-    return _delete(request, source, "Source", f"Source {source.name} is used by: {used}." if used else None)
-
-
-@console_view("backups.add_destination", methods=("GET", "HEAD", "POST"))
-def destination_new(request: HttpRequest) -> HttpResponse:
-    return _edit(request, DestinationForm, None, "Destination")
-
-
-@console_view("backups.change_destination", methods=("GET", "HEAD", "POST"))
-def destination_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    return _edit(request, DestinationForm, get_object_or_404(Destination, slug=slug), "Destination")
-
-
-@console_view("backups.delete_destination", methods=("POST",))
-def destination_delete(request: HttpRequest, slug: str) -> HttpResponse:
-    dest = get_object_or_404(Destination, slug=slug)
-    used = ", ".join(p.name for p in dest.policies.all())
-    return _delete(request, dest, "Destination", f"Destination {dest.name} is used by: {used}." if used else None)
-
-
-@console_view("backups.add_policy", methods=("GET", "HEAD", "POST"))
-def policy_new(request: HttpRequest) -> HttpResponse:
-    return _edit(request, PolicyForm, None, "Policy")
-
-
-@console_view("backups.change_policy", methods=("GET", "HEAD", "POST"))
-def policy_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    return _edit(request, PolicyForm, get_object_or_404(Policy, slug=slug), "Policy")
-
-
-@console_view("backups.delete_policy", methods=("POST",))
-def policy_delete(request: HttpRequest, slug: str) -> HttpResponse:
-    policy = get_object_or_404(Policy, slug=slug)
+def _policy_in_use(policy: Policy) -> str | None:
     kept = policy.runs.filter(state__in=[RunState.GOOD, *ACTIVE_RUN_STATES]).count()
-    refuse = None
-    if kept:
-        refuse = (
-            f"Policy {policy.name} still has {kept} kept or running backups; disable it instead, "
-            "so its backups stay restorable and retention keeps working."
-        )
-    return _delete(request, policy, "Policy", refuse)
+    if not kept:
+        return None
+    return (
+        f"Policy {policy.name} still has {kept} kept or running backups; disable it instead, "
+        "so its backups stay restorable and retention keeps working."
+    )
+
+
+_SIMPLE = {
+    "template": "backups/form.html",
+    "deleted": "backups:setup",
+    "in_use": "is still used by backups in the catalog",
+}
+source_new, source_edit, source_delete = object_views(
+    Source, SourceForm, kind="Source", saved="backups:setup", refuse=_in_use, **_SIMPLE
+)
+destination_new, destination_edit, destination_delete = object_views(
+    Destination, DestinationForm, kind="Destination", saved="backups:setup", refuse=_in_use, **_SIMPLE
+)
+policy_new, policy_edit, policy_delete = object_views(
+    Policy, PolicyForm, kind="Policy", saved=lambda p: p.get_absolute_url(), refuse=_policy_in_use, **_SIMPLE
+)

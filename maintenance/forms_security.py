@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from opsportal.models import SignInEvent
+from opsportal.web import FilterForm
 
 from .models import Secret
 from .secrets_registry import FINGERPRINT_HELP, clean_fingerprint, refuse_secrets
@@ -76,11 +77,15 @@ class AuditUploadForm(forms.Form):
     report = forms.FileField(help_text="The output of pip-audit --format json or npm audit --json.")
 
 
-class SignInFilterForm(forms.Form):
+class SignInFilterForm(FilterForm):
+    """Filters of the sign-in history: user or address, kind and a date range."""
+
     q = forms.CharField(required=False, label="User or address")
     kind = forms.ChoiceField(required=False, choices=[("", "any"), *SignInEvent.Kind.choices])
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    lookups = {"q": ("username__icontains", "ip__startswith"), "kind": "kind"}
+    date_field = "at"
 
 
 class VacuumForm(forms.Form):

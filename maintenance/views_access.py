@@ -24,18 +24,7 @@ from .forms_security import SignInFilterForm
 
 def _filtered(request: HttpRequest) -> tuple[SignInFilterForm, QuerySet[SignInEvent]]:
     form = SignInFilterForm(request.GET or None)
-    rows = SignInEvent.objects.select_related("user")
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["q"]:
-            rows = rows.filter(Q(username__icontains=data["q"]) | Q(ip__startswith=data["q"]))
-        if data["kind"]:
-            rows = rows.filter(kind=data["kind"])
-        zone = timezone.get_current_timezone()
-        if data["since"]:
-            rows = rows.filter(at__gte=dt.datetime.combine(data["since"], dt.time(), zone))
-        if data["until"]:
-            rows = rows.filter(at__lt=dt.datetime.combine(data["until"] + dt.timedelta(days=1), dt.time(), zone))
+    rows = form.narrow(SignInEvent.objects.select_related("user"))
     return form, rows
 
 

@@ -2,7 +2,8 @@
 
 ``console_view(perm)`` guards a page: anonymous users go to the sign-in page, signed-in users
 without ``perm`` get 403. ``api_view(perm)`` guards a JSON endpoint: it accepts the session or
-``Authorization: Bearer <token>``; anonymous gets 401, missing permission 403, both as JSON.
+``Authorization: Bearer <token>``; anonymous gets 401, missing permission 403, both as JSON, and
+an ``ApiError`` raised inside the view is answered as its JSON 4xx.
 A token never has more than its owner: the permission must be held by the owner *and* by the
 token's role. Every decorated view carries ``required_permission`` so the role-matrix test
 can find a view that forgot to declare one.
@@ -25,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import audit
 from .models import ApiToken
 from .roles import role_permission_names
+from .web import ApiError
 
 View = Callable[..., HttpResponse]
 
@@ -133,7 +135,10 @@ def api_view(perm: str, methods: Iterable[str] = ("GET",)) -> Callable[[View], V
             if getattr(request, "api_token", None) is None and request.method not in ("GET", "HEAD", "OPTIONS"):
                 if _csrf_failure(request) is not None:
                     return api_error(403, "CSRF check failed; send the CSRF token or use a bearer token")
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except ApiError as exc:  # a client error raised by a helper (web.api_page, web.time_param ...)
+                return exc.response()
 
         wrapper.required_permission = perm  # type: ignore[attr-defined]
         return wrapper

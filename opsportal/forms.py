@@ -11,6 +11,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.utils import timezone
 
 from .roles import ROLE_CHOICES, roles_up_to
+from .web import FilterForm
 
 User = get_user_model()
 
@@ -67,7 +68,9 @@ class TokenCreateForm(forms.Form):
         return timezone.now() + dt.timedelta(days=days) if days else None
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(FilterForm):
+    """Filters of the audit log: text, actor, action, channel, object type and a date range."""
+
     q = forms.CharField(required=False, label="Search")
     actor = forms.CharField(required=False)
     action = forms.ChoiceField(required=False)
@@ -75,6 +78,14 @@ class AuditFilterForm(forms.Form):
     object_type = forms.CharField(required=False, label="Object type")
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    lookups = {
+        "q": ("object_repr__icontains", "summary__icontains"),
+        "actor": "actor_name__icontains",
+        "action": "action",
+        "channel": "channel",
+        "object_type": "object_type__icontains",
+    }
+    date_field = "at"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from .models import AuditRecord

@@ -126,27 +126,8 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @console_view("opsportal.view_audit")
 def audit_log(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
-    rows = AuditRecord.objects.all()
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["q"]:
-            rows = rows.filter(Q(object_repr__icontains=data["q"]) | Q(summary__icontains=data["q"]))
-        if data["actor"]:
-            rows = rows.filter(actor_name__icontains=data["actor"])
-        if data["action"]:
-            rows = rows.filter(action=data["action"])
-        if data["channel"]:
-            rows = rows.filter(channel=data["channel"])
-        if data["object_type"]:
-            rows = rows.filter(object_type__icontains=data["object_type"])
-        if data["since"]:
-            rows = rows.filter(at__date__gte=data["since"])
-        if data["until"]:
-            rows = rows.filter(at__date__lt=data["until"] + dt.timedelta(days=1))
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(request, "opsportal/audit.html", {"form": form, "page": page, "query": query.urlencode()})
+    page = Paginator(form.narrow(AuditRecord.objects.all()), 50).get_page(request.GET.get("page"))
+    return render(request, "opsportal/audit.html", {"form": form, "page": page, "query": form.query_string()})
 
 
 # Scheduled jobs ---------------------------------------------------------------------------

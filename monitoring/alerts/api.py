@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from django.conf import settings
-from django.core.paginator import EmptyPage, Paginator
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -15,12 +12,9 @@ from monitoring.alerts.alerting import acknowledge, resolve
 from monitoring.alerts.choices import AlertState, Severity
 from monitoring.alerts.models import Alert
 from opsportal.access import api_error, api_view, json_body
+from opsportal.web import ApiError, api_page, iso, parse_time
 
 STATES = {"open", "all", *AlertState.values}
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def alert_json(alert: Alert, *, events: bool = False) -> dict[str, Any]:
@@ -34,11 +28,11 @@ def alert_json(alert: Alert, *, events: bool = False) -> dict[str, Any]:
         "details": alert.details,
         "service": alert.service.slug if alert.service_id and alert.service else None,
         "runbook": alert.runbook or None,
-        "started_at": _iso(alert.started_at),
-        "last_seen_at": _iso(alert.last_seen_at),
-        "acknowledged_at": _iso(alert.acknowledged_at),
+        "started_at": iso(alert.started_at),
+        "last_seen_at": iso(alert.last_seen_at),
+        "acknowledged_at": iso(alert.acknowledged_at),
         "acknowledged_by": alert.acknowledged_by.get_username() if alert.acknowledged_by_id else None,
-        "resolved_at": _iso(alert.resolved_at),
+        "resolved_at": iso(alert.resolved_at),
         "resolved_by": alert.resolved_by.get_username() if alert.resolved_by_id else None,
         "notification_count": alert.notification_count,
         "held": alert.held_reason or None,
@@ -47,7 +41,7 @@ def alert_json(alert: Alert, *, events: bool = False) -> dict[str, Any]:
     if events:
         data["events"] = [
             {
-                "at": _iso(e.at),
+                "at": iso(e.at),
                 "kind": e.kind,
                 "actor": e.actor.get_username() if e.actor_id else None,
                 "note": e.note,
@@ -80,28 +74,13 @@ def alerts(request: HttpRequest) -> JsonResponse:
         rows = rows.filter(source=request.GET["source"])
     if request.GET.get("since"):
         try:
-            since = dt.datetime.fromisoformat(request.GET["since"])
-            if since.tzinfo is None:
-                raise ValueError
-            rows = rows.filter(started_at__gte=since)
-        except ValueError:
-            errors["since"] = "an ISO-8601 date-time with a timezone, e.g. 2026-03-01T00:00:00Z"
+            rows = rows.filter(started_at__gte=parse_time(request.GET["since"]))
+        except ValueError as exc:
+            errors["since"] = str(exc)
     if errors:
-        return api_error(400, "invalid filter", errors=errors)
-    paginator = Paginator(rows, settings.API_PAGE_SIZE)
-    try:
-        page = paginator.page(int(request.GET.get("page", "1")))
-    except (EmptyPage, ValueError):
-        return api_error(400, "invalid page", errors={"page": f"a number from 1 to {paginator.num_pages}"})
-    return JsonResponse(
-        {
-            "count": paginator.count,
-            "page": page.number,
-            "pages": paginator.num_pages,
-            "next": page.next_page_number() if page.has_next() else None,
-            "results": [alert_json(a) for a in page.object_list],
-        }
-    )
+        raise ApiError(400, "; ".join(f"{name}: {problem}" for name, problem in errors.items()), errors)
+    page, envelope = api_page(request, rows)
+    return JsonResponse({**envelope, "results": [alert_json(a) for a in page.object_list]})
 
 
 @api_view("monitoring.view_alert")

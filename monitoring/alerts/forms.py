@@ -12,6 +12,7 @@ from django.utils import timezone
 from monitoring.alerts.choices import Severity
 from monitoring.alerts.models import WEEKDAYS, ChannelKind, MaintenanceWindow, NotificationChannel, Recurrence, Silence
 from monitoring.services.models import Service, Tag
+from opsportal.web import FilterForm
 
 PERIODS = {
     "24h": dt.timedelta(hours=24),
@@ -29,7 +30,10 @@ class CommentForm(forms.Form):
     note = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Comment")
 
 
-class AlertFilterForm(forms.Form):
+class AlertFilterForm(FilterForm):
+    """Filters of the alerts list (the state is applied by alerts.views.filtered_alerts) and the
+    period of its MTTA/MTTR figures (``since``/``until`` choose that period; they narrow nothing)."""
+
     STATE_CHOICES = [
         ("open", "Open (firing or acknowledged)"),
         ("firing", "Firing"),
@@ -50,6 +54,13 @@ class AlertFilterForm(forms.Form):
     )
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Custom from")
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Custom to")
+
+    lookups = {
+        "severity": "severity",
+        "service": "service",
+        "source": "source",
+        "q": ("summary__icontains", "dedup_key__icontains"),
+    }
 
     def __init__(self, *args: Any, sources: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -45,19 +45,8 @@ def service_url(service: Any) -> str | None:
 
 def filtered_alerts(form: AlertFilterForm) -> tuple[QuerySet[Alert], QuerySet[Alert]]:
     """(alerts matching every filter, the same without the state filter) for the list and its statistics."""
-    rows = Alert.objects.select_related("service", "acknowledged_by")
-    state = "open"
-    if form.is_valid():
-        data = form.cleaned_data
-        state = data["state"] or "open"
-        if data["severity"]:
-            rows = rows.filter(severity=data["severity"])
-        if data["service"]:
-            rows = rows.filter(service=data["service"])
-        if data["source"]:
-            rows = rows.filter(source=data["source"])
-        if data["q"]:
-            rows = rows.filter(Q(summary__icontains=data["q"]) | Q(dedup_key__icontains=data["q"]))
+    rows = form.narrow(Alert.objects.select_related("service", "acknowledged_by"))
+    state = (form.cleaned_data["state"] if form.is_valid() else "") or "open"
     any_state = rows
     if state == "open":
         rows = rows.exclude(state=AlertState.RESOLVED)
@@ -74,8 +63,6 @@ def alerts(request: HttpRequest) -> HttpResponse:
     since, until, period = form.window(timezone.now())
     stats = alert_stats(since, until, any_state)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     counts = {
         state: Alert.objects.filter(state=state).count() for state in (AlertState.FIRING, AlertState.ACKNOWLEDGED)
     }
@@ -85,7 +72,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
-            "query": query.urlencode(),
+            "query": form.query_string(),
             "stats": stats,
             "period": period,
             "mtta": format_duration(stats.mtta),

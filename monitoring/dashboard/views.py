@@ -156,7 +156,7 @@ def ago(moment: dt.datetime | None, now: dt.datetime) -> str:
 def service_rows(form: ServiceFilterForm, now: dt.datetime | None = None) -> tuple[list[Row], dict[str, int]]:
     """The board's rows, worst first, with a fixed number of queries (services, tags, rollups)."""
     now = now or timezone.now()
-    filtered = form.filter(Service.objects.all())
+    filtered = form.narrow(Service.objects.all())
     services = list(filtered.only(*ROW_FIELDS))
     services.sort(key=lambda s: (STATUS_ORDER.get(s.effective_status, 9), s.name.lower()))
     tags: dict[int, list[str]] = defaultdict(list)

@@ -22,6 +22,7 @@ from monitoring.metrics.evaluation import SampleIn, record_samples
 from monitoring.metrics.models import Metric
 from monitoring.services.models import Deployment, DeploymentStatus, Service
 from opsportal.access import api_error, api_view, json_body
+from opsportal.web import iso, parse_time
 
 SAMPLE_FIELDS = {"metric", "service", "value", "at"}
 DEPLOYMENT_FIELDS = {"service", "version", "status", "at"}
@@ -38,24 +39,10 @@ class Errors(list):
 
 def parse_at(value: Any, now: dt.datetime) -> tuple[dt.datetime | None, str]:
     """A sample time from ISO-8601 (with a timezone) or Unix seconds; (time, error message)."""
-    if isinstance(value, bool):
-        return None, "must be an ISO-8601 date-time or Unix seconds"
-    if isinstance(value, (int, float)):
-        if not math.isfinite(value):
-            return None, "must be a finite number of Unix seconds"
-        try:
-            at = dt.datetime.fromtimestamp(value, tz=dt.UTC)
-        except (OverflowError, OSError, ValueError):
-            return None, "is out of range"
-    elif isinstance(value, str):
-        try:
-            at = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None, "must be an ISO-8601 date-time such as 2026-03-01T12:00:00Z"
-        if at.tzinfo is None:
-            return None, "must include a timezone (for example Z or +02:00)"
-    else:
-        return None, "must be an ISO-8601 date-time or Unix seconds"
+    try:
+        at = parse_time(value, unix=True)
+    except ValueError as exc:
+        return None, str(exc)
     if at > now + FUTURE_SLACK:
         return None, "is more than 5 minutes in the future"
     oldest = now - dt.timedelta(days=conf.INGEST_MAX_AGE_DAYS.get())
@@ -188,7 +175,7 @@ def ingest_deployments(request: HttpRequest) -> JsonResponse:
 
 
 def _deployment_json(d: Deployment) -> dict[str, Any]:
-    return {"id": d.pk, "service": d.service.slug, "version": d.version, "status": d.status, "at": d.at.isoformat()}
+    return {"id": d.pk, "service": d.service.slug, "version": d.version, "status": d.status, "at": iso(d.at)}
 
 
 def _alert_for(deployment: Deployment) -> int | None:

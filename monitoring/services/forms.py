@@ -8,11 +8,11 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils.text import slugify
 
 from monitoring.services.choices import ServiceKind, ServiceStatus
 from monitoring.services.models import Service, Tag
+from opsportal.web import FilterForm
 
 # Header names whose values are credentials: they belong in secret headers (read from the environment).
 SECRET_LOOKING = re.compile(r"^(authorization|proxy-authorization|cookie|x-api-key|api-key)$|token|secret|passw", re.I)
@@ -208,38 +208,18 @@ class ServiceForm(forms.ModelForm):
         return service  # a post_save handler pauses or resumes it when "enabled" changed
 
 
-class ServiceFilterForm(forms.Form):
+class ServiceFilterForm(FilterForm):
     """Filters of the dashboard and the service list: kind, tag, state and free text."""
 
     q = forms.CharField(label="Search", required=False, widget=forms.TextInput(attrs={"placeholder": "name or URL"}))
     kind = forms.ChoiceField(required=False, choices=[("", "All kinds"), *ServiceKind.choices])
     tag = forms.ChoiceField(required=False)
     state = forms.ChoiceField(required=False, choices=[("", "All states"), *ServiceStatus.choices])
+    lookups = {"q": ("name__icontains", "url__icontains"), "kind": "kind", "tag": "tags__name", "state": "status"}
 
     def __init__(self, *args: Any, tags: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["tag"].choices = [("", "All tags"), *((t, t) for t in (tags or []))]
-
-    def filter(self, queryset: Any) -> Any:
-        if not self.is_bound or not self.is_valid():
-            return queryset
-        data = self.cleaned_data
-        if data["q"]:
-            queryset = queryset.filter(Q(name__icontains=data["q"]) | Q(url__icontains=data["q"]))
-        if data["kind"]:
-            queryset = queryset.filter(kind=data["kind"])
-        if data["tag"]:
-            queryset = queryset.filter(tags__name=data["tag"])
-        if data["state"]:
-            queryset = queryset.filter(status=data["state"])
-        return queryset
-
-    def query_string(self) -> str:
-        from urllib.parse import urlencode
-
-        if not self.is_bound or not self.is_valid():
-            return ""
-        return urlencode({k: v for k, v in self.cleaned_data.items() if v})
 
 
 class ImportForm(forms.Form):

@@ -36,7 +36,7 @@ PROBE_NOW_WAIT_SECONDS = 20.0
 def services(request: HttpRequest) -> HttpResponse:
     tags = list(Tag.objects.values_list("name", flat=True))
     form = ServiceFilterForm(request.GET or None, tags=tags)
-    rows = form.filter(Service.objects.all()).select_related("parent").prefetch_related("tags").order_by("name")
+    rows = form.narrow(Service.objects.all()).select_related("parent").prefetch_related("tags").order_by("name")
     return render(
         request,
         "monitoring/services.html",
