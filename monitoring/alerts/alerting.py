@@ -382,19 +382,6 @@ def alert_stats(since: dt.datetime, until: dt.datetime, queryset: Any = None) ->
     return AlertStats(since=since, until=until, **agg)
 
 
-def format_duration(value: dt.timedelta | None) -> str:
-    if value is None:
-        return "-"
-    seconds = int(value.total_seconds())
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    if seconds < 86400:
-        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
-    return f"{seconds // 86400}d {seconds % 86400 // 3600}h"
-
-
 # /metrics ----------------------------------------------------------------------------------
 
 

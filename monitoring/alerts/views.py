@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from monitoring.alerts.alerting import acknowledge, alert_stats, format_duration, resolve, runbook_url
+from monitoring.alerts.alerting import acknowledge, alert_stats, resolve, runbook_url
 from monitoring.alerts.choices import AlertState
 from monitoring.alerts.forms import (
     AlertFilterForm,
@@ -30,6 +30,7 @@ from monitoring.alerts.notify import send_test
 from monitoring.services.models import Deployment
 from opsportal import audit
 from opsportal.access import console_view, has_perm
+from opsportal.formatting import duration
 from opsportal.models import AuditRecord
 
 
@@ -75,8 +76,8 @@ def alerts(request: HttpRequest) -> HttpResponse:
             "query": form.query_string(),
             "stats": stats,
             "period": period,
-            "mtta": format_duration(stats.mtta),
-            "mttr": format_duration(stats.mttr),
+            "mtta": duration(stats.mtta),
+            "mttr": duration(stats.mttr),
             "counts": counts,
         },
     )
@@ -129,8 +130,8 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_silence": alert.is_open and has_perm(request, "monitoring.add_silence"),
             "note_form": NoteForm(),
             "comment_form": CommentForm(),
-            "tta": format_duration(alert.acknowledged_at - alert.started_at) if alert.acknowledged_at else None,
-            "ttr": format_duration(alert.resolved_at - alert.started_at) if alert.resolved_at else None,
+            "tta": duration(alert.acknowledged_at - alert.started_at) if alert.acknowledged_at else None,
+            "ttr": duration(alert.resolved_at - alert.started_at) if alert.resolved_at else None,
         },
     )
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from opsportal.formatting import human_bytes
+
 
 class ProbeFailed(Exception):
     """A probe found a problem; the message is safe to show (no secrets)."""
@@ -28,14 +30,6 @@ def status_accepted(code: int, accepted: Sequence[tuple[int, int]]) -> bool:
 
 def accepted_text(accepted: Sequence[tuple[int, int]]) -> str:
     return ", ".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in accepted)
-
-
-def human_bytes(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}".replace(".0 ", " ")
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} bytes"
 
 
 async def read_limited(response: httpx.Response, limit: int) -> tuple[bytes, bool]:

@@ -35,10 +35,10 @@ from monitoring.services.probe_body import (
     accepted_text,
     check_body,
     decode_body,
-    human_bytes,
     read_limited,
     status_accepted,
 )
+from opsportal.formatting import human_bytes
 
 log = logging.getLogger(__name__)
 # httpx logs every request at INFO: a sweep of thousands of probes would flood the worker's log
