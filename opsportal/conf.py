@@ -258,6 +258,32 @@ class List(Setting):
         return ",".join(value)
 
 
+class Choice(Text):
+    """One of a few words, case-insensitive (``none``, ``admins``, ``everyone``)."""
+
+    kind = "choice"
+
+    def parse(self, text: str) -> str:
+        return text.strip().lower()
+
+
+class Networks(List):
+    """Comma-separated networks such as ``10.0.0.0/8, fd00::/8``."""
+
+    kind = "networks"
+
+    def check(self, value: Any) -> list[str]:
+        import ipaddress
+
+        values = super().check(value)
+        for each in values:
+            try:
+                ipaddress.ip_network(each, strict=False)
+            except ValueError:
+                raise ImproperlyConfigured(f"{self.name}: {each[:50]!r} is not a network such as 10.0.0.0/8") from None
+        return values
+
+
 class Url(Setting):
     """A URL with one of ``schemes``; errors name the variable and never echo the value."""
 
@@ -332,6 +358,14 @@ def number(name: str, default: float, meaning: str = "", **kw: Any) -> float:
 
 def string_list(name: str, default: list[str], meaning: str = "", **kw: Any) -> list[str]:
     return List(name, list(default), meaning, **kw).from_env()
+
+
+def choice(name: str, default: str, choices: tuple[str, ...], meaning: str = "", **kw: Any) -> str:
+    return Choice(name, default, meaning, choices=choices, **kw).from_env()
+
+
+def cidr_list(name: str, default: list[str], meaning: str = "", **kw: Any) -> list[str]:
+    return Networks(name, list(default), meaning, **kw).from_env()
 
 
 def url(name: str, default: str, schemes: set[str] | None = None, meaning: str = "", **kw: Any) -> str:
