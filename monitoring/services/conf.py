@@ -8,3 +8,9 @@ PROBE_CONCURRENCY = conf.Int("PROBE_CONCURRENCY", 200, "Probes in flight at once
 RAW_RETENTION_DAYS = conf.Int(
     "RAW_RETENTION_DAYS", 7, "Days raw probe results are kept (minute/hour/day rollups keep the statistics).", minimum=1
 )
+DEMO_TARGET_URL = conf.Url(
+    "DEMO_TARGET_URL",
+    "http://127.0.0.1:8765",
+    "Where seed_demo finds `manage.py demo_target`.",
+    schemes={"http", "https"},
+)

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from monitoring.services import conf
 from monitoring.services.import_export import import_services
 from monitoring.services.models import Service
 from monitoring.services.validators import validate_probe_url
@@ -165,8 +166,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--target-url",
-            default=os.environ.get("DEMO_TARGET_URL", "http://127.0.0.1:8765"),
-            help="base URL of `manage.py demo_target` (default http://127.0.0.1:8765 or $DEMO_TARGET_URL)",
+            default=conf.DEMO_TARGET_URL.get(),
+            help="base URL of `manage.py demo_target` (default: DEMO_TARGET_URL)",
         )
         parser.add_argument("--portal-url", default=None, help="base URL of this portal (default SITE_URL)")
 
