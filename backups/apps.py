@@ -33,7 +33,7 @@ class BackupsConfig(AppConfig):
         from .evidence import register as register_evidence_providers
 
         register_evidence_providers()
-        BackupCollector.register_once(metrics.register_collector)
+        metrics.register_collector(BackupCollector())
 
         declare(
             DefaultEntry(

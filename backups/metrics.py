@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from django.db.models import Max
 from django.utils import timezone
@@ -53,14 +52,6 @@ def _good() -> object:
 
 class BackupCollector(Collector):
     """opsportal_backup_age_hours per policy on /metrics (policies without a good backup are left out)."""
-
-    _registered = False
-
-    @classmethod
-    def register_once(cls, register: Any) -> None:
-        if not cls._registered:
-            register(cls())
-            cls._registered = True
 
     def describe(self) -> list[object]:
         return []

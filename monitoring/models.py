@@ -12,7 +12,8 @@ from monitoring.alerts.models import (
     Silence,
 )
 from monitoring.metrics.models import Metric, MetricSample, MetricSeries
-from monitoring.services.models import CheckResult, CheckRollup, Deployment, Resolution, Service, ServiceFlip, Tag
+from monitoring.services.choices import Resolution
+from monitoring.services.models import CheckResult, CheckRollup, Deployment, Service, ServiceFlip, Tag
 
 __all__ = [
     "Alert",

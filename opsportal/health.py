@@ -1,6 +1,6 @@
 """The portal's own health: database, broker, cache, worker, scheduler and disk.
 
-Each check returns a CheckResult; the overall status is the worst of them. A check never
+Each check returns a HealthResult; the overall status is the worst of them. A check never
 puts a connection URL or other secret into its message.
 """
 
@@ -25,13 +25,15 @@ _ORDER = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
 
 
 @dataclass
-class CheckResult:
+class HealthResult:
+    """What one health check found: a status (healthy, degraded, unhealthy), a message, details."""
+
     status: str
     message: str
     details: dict[str, Any] | None = None
 
 
-def check_database() -> CheckResult:
+def check_database() -> HealthResult:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -39,29 +41,29 @@ def check_database() -> CheckResult:
     except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
         log.warning("health: database check failed: %s", exc)
         connection.close_if_unusable_or_obsolete()
-        return CheckResult(UNHEALTHY, "database unreachable")
-    return CheckResult(HEALTHY, f"{connection.vendor} answered")
+        return HealthResult(UNHEALTHY, "database unreachable")
+    return HealthResult(HEALTHY, f"{connection.vendor} answered")
 
 
-def check_broker() -> CheckResult:
+def check_broker() -> HealthResult:
     from .celery import app
 
     url = app.conf.broker_url or ""
     if url.startswith("filesystem://"):
         folder = settings.BROKER_DIR / "queue"
         if folder.is_dir() and shutil.disk_usage(folder).free > 0:
-            return CheckResult(HEALTHY, "embedded broker folder writable", {"transport": "filesystem"})
-        return CheckResult(DEGRADED, "embedded broker folder missing", {"transport": "filesystem"})
+            return HealthResult(HEALTHY, "embedded broker folder writable", {"transport": "filesystem"})
+        return HealthResult(DEGRADED, "embedded broker folder missing", {"transport": "filesystem"})
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:  # noqa: BLE001
         log.warning("health: broker check failed: %s", type(exc).__name__)
-        return CheckResult(DEGRADED, "broker unreachable", {"transport": url.split(":", 1)[0]})
-    return CheckResult(HEALTHY, "broker reachable", {"transport": url.split(":", 1)[0]})
+        return HealthResult(DEGRADED, "broker unreachable", {"transport": url.split(":", 1)[0]})
+    return HealthResult(HEALTHY, "broker reachable", {"transport": url.split(":", 1)[0]})
 
 
-def check_cache() -> CheckResult:
+def check_cache() -> HealthResult:
     key = f"health:{uuid.uuid4().hex}"
     try:
         cache.set(key, "ok", 10)
@@ -69,31 +71,31 @@ def check_cache() -> CheckResult:
         cache.delete(key)
     except Exception as exc:  # noqa: BLE001
         log.warning("health: cache check failed: %s", type(exc).__name__)
-        return CheckResult(DEGRADED, "cache unreachable")
-    return CheckResult(HEALTHY, "cache round trip ok") if ok else CheckResult(DEGRADED, "cache did not keep a value")
+        return HealthResult(DEGRADED, "cache unreachable")
+    return HealthResult(HEALTHY, "cache round trip ok") if ok else HealthResult(DEGRADED, "cache did not keep a value")
 
 
-def _check_heartbeat(kind: str, label: str) -> CheckResult:
+def _check_heartbeat(kind: str, label: str) -> HealthResult:
     from .models import Heartbeat
 
     try:
         latest = Heartbeat.objects.filter(kind=kind).order_by("-last_seen").first()
     except Exception:  # noqa: BLE001 - the database check reports the cause
-        return CheckResult(UNHEALTHY, f"{label} state unknown (database unreachable)")
+        return HealthResult(UNHEALTHY, f"{label} state unknown (database unreachable)")
     if latest is None:
-        return CheckResult(DEGRADED, f"no {label} has been seen")
+        return HealthResult(DEGRADED, f"no {label} has been seen")
     age = latest.age_seconds()
     details = {"name": latest.name, "last_seen": latest.last_seen.isoformat(), "age_seconds": round(age, 1)}
     if age > settings.HEARTBEAT_STALE_SECONDS:
-        return CheckResult(DEGRADED, f"{label} last seen {int(age)} s ago", details)
-    return CheckResult(HEALTHY, f"{label} seen {int(age)} s ago", details)
+        return HealthResult(DEGRADED, f"{label} last seen {int(age)} s ago", details)
+    return HealthResult(HEALTHY, f"{label} seen {int(age)} s ago", details)
 
 
-def check_worker() -> CheckResult:
+def check_worker() -> HealthResult:
     return _check_heartbeat("worker", "worker")
 
 
-def check_scheduler() -> CheckResult:
+def check_scheduler() -> HealthResult:
     return _check_heartbeat("beat", "scheduler")
 
 
@@ -101,7 +103,7 @@ DISK_DEGRADED_PCT = 90.0
 DISK_UNHEALTHY_PCT = 98.0
 
 
-def check_disk() -> CheckResult:
+def check_disk() -> HealthResult:
     worst = HEALTHY
     details = {}
     for path in settings.DISK_PATHS:
@@ -118,10 +120,10 @@ def check_disk() -> CheckResult:
         elif pct >= DISK_DEGRADED_PCT:
             worst = max(worst, DEGRADED, key=_ORDER.__getitem__)
     msg = {HEALTHY: "disk space ok", DEGRADED: "disk space low", UNHEALTHY: "disk nearly full"}[worst]
-    return CheckResult(worst, msg, details)
+    return HealthResult(worst, msg, details)
 
 
-CHECKS: dict[str, Callable[[], CheckResult]] = {
+CHECKS: dict[str, Callable[[], HealthResult]] = {
     "database": check_database,
     "broker": check_broker,
     "cache": check_cache,
@@ -138,7 +140,7 @@ def run_checks() -> dict[str, Any]:
             results[name] = check()
         except Exception:
             log.exception("health check %s crashed", name)
-            results[name] = CheckResult(DEGRADED, "check failed unexpectedly")
+            results[name] = HealthResult(DEGRADED, "check failed unexpectedly")
     status = max((r.status for r in results.values()), key=_ORDER.__getitem__, default=HEALTHY)
     return {
         "status": status,

@@ -59,13 +59,19 @@ class HeartbeatCollector(Collector):
         yield age
 
 
-_extra_collectors: list[Collector] = []
+_extra_collectors: dict[type, Collector] = {}
 
 
 def register_collector(collector: Collector) -> None:
-    """Let a domain app (monitoring, backups) add its own gauges to /metrics."""
+    """Let a domain app (monitoring, backups) add its own gauges to /metrics.
+
+    Idempotent: one collector per class, so an app's ``ready()`` may run twice (tests reload
+    apps) without prometheus-client refusing the second registration of the same gauges.
+    """
+    if type(collector) in _extra_collectors:
+        return
     REGISTRY.register(collector)
-    _extra_collectors.append(collector)
+    _extra_collectors[type(collector)] = collector
 
 
 REGISTRY.register(HeartbeatCollector())

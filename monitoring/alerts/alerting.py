@@ -395,7 +395,7 @@ class AlertsCollector:
         from django.db import DatabaseError
         from prometheus_client.core import GaugeMetricFamily
 
-        from monitoring.alerts.models import NotificationState
+        from monitoring.alerts.choices import NotificationState
 
         alerts = GaugeMetricFamily("opsportal_alerts_open", "Open alerts", labels=["severity", "state"])
         backlog = GaugeMetricFamily("opsportal_notifications_pending", "Notifications waiting to be sent")

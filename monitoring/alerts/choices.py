@@ -1,4 +1,4 @@
-"""Choice sets of alerts: severity (and its rank), alert state, alert event kind."""
+"""Choice sets of alerts: severity (and its rank), alert state and event kind, channel kind, notification state, recurrence."""
 
 from __future__ import annotations
 
@@ -27,3 +27,19 @@ class AlertEventKind(models.TextChoices):
     UPDATED = "updated", "Updated"
     ESCALATED = "escalated", "Escalated"
     REPEATED = "repeated", "Repeat reminder"
+
+
+class ChannelKind(models.TextChoices):
+    APPRISE = "apprise", "Apprise URL"
+    EMAIL = "email", "Email"
+
+
+class NotificationState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Gave up"
+
+
+class Recurrence(models.TextChoices):
+    ONCE = "once", "One-off"
+    WEEKLY = "weekly", "Weekly"

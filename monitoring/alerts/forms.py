@@ -9,8 +9,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from monitoring.alerts.choices import Severity
-from monitoring.alerts.models import WEEKDAYS, ChannelKind, MaintenanceWindow, NotificationChannel, Recurrence, Silence
+from monitoring.alerts.choices import ChannelKind, Recurrence, Severity
+from monitoring.alerts.models import WEEKDAYS, MaintenanceWindow, NotificationChannel, Silence
 from monitoring.services.models import Service, Tag
 from opsportal.web import FilterForm
 

@@ -17,7 +17,15 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from monitoring.alerts.choices import SEVERITY_RANK, AlertEventKind, AlertState, Severity
+from monitoring.alerts.choices import (
+    SEVERITY_RANK,
+    AlertEventKind,
+    AlertState,
+    ChannelKind,
+    NotificationState,
+    Recurrence,
+    Severity,
+)
 
 
 class Alert(models.Model):
@@ -148,11 +156,6 @@ class AlertEvent(models.Model):
         return f"{self.alert_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
-class ChannelKind(models.TextChoices):
-    APPRISE = "apprise", "Apprise URL"
-    EMAIL = "email", "Email"
-
-
 class NotificationChannel(models.Model):
     """Where notifications go: one Apprise URL (Slack, Teams, ntfy, webhooks...) or email addresses.
 
@@ -238,12 +241,6 @@ class NotificationChannel(models.Model):
         return True
 
 
-class NotificationState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Gave up"
-
-
 class Notification(models.Model):
     """One alert event to be told to one channel: the outbox row.
 
@@ -301,11 +298,6 @@ class NotificationAttempt(models.Model):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds() * 1000
-
-
-class Recurrence(models.TextChoices):
-    ONCE = "once", "One-off"
-    WEEKLY = "weekly", "Weekly"
 
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]

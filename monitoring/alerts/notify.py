@@ -40,16 +40,8 @@ from django.utils import timezone
 from monitoring.alerts import conf
 from monitoring.alerts.alerting import Holds, schedule_reminders
 from monitoring.alerts.apprise_io import parse_retry_after, record_responses, using_url
-from monitoring.alerts.choices import AlertEventKind, AlertState, Severity
-from monitoring.alerts.models import (
-    Alert,
-    AlertEvent,
-    ChannelKind,
-    Notification,
-    NotificationAttempt,
-    NotificationChannel,
-    NotificationState,
-)
+from monitoring.alerts.choices import AlertEventKind, AlertState, ChannelKind, NotificationState, Severity
+from monitoring.alerts.models import Alert, AlertEvent, Notification, NotificationAttempt, NotificationChannel
 
 log = logging.getLogger(__name__)
 

@@ -31,6 +31,4 @@ def setup() -> None:
             description="Turns service flips into alerts and sends due notifications.",
         )
     )
-    if not getattr(setup, "_collector_registered", False):
-        register_collector(AlertsCollector())
-        setup._collector_registered = True  # type: ignore[attr-defined]
+    register_collector(AlertsCollector())

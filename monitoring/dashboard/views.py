@@ -28,9 +28,9 @@ from monitoring.alerts.choices import AlertState
 from monitoring.alerts.models import Alert
 from monitoring.alerts.public import evidence
 from monitoring.services.charts import ms, percent, sparkline, uptime_strip
-from monitoring.services.choices import ServiceKind, ServiceStatus
+from monitoring.services.choices import Resolution, ServiceKind, ServiceStatus
 from monitoring.services.forms import ServiceFilterForm
-from monitoring.services.models import CheckRollup, Resolution, Service, Tag
+from monitoring.services.models import CheckRollup, Service, Tag
 from monitoring.services.rollups import floor_time
 from opsportal import health
 from opsportal.access import console_view

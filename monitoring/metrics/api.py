@@ -20,7 +20,8 @@ from monitoring.alerts.public import raise_alert, resolve_alert
 from monitoring.metrics import conf
 from monitoring.metrics.evaluation import SampleIn, record_samples
 from monitoring.metrics.models import Metric
-from monitoring.services.models import Deployment, DeploymentStatus, Service
+from monitoring.services.choices import DeploymentStatus
+from monitoring.services.models import Deployment, Service
 from opsportal.access import api_error, api_view, json_body
 from opsportal.web import iso, parse_time
 

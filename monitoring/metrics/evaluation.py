@@ -25,9 +25,11 @@ from monitoring.alerts.choices import AlertState
 from monitoring.alerts.models import Alert
 from monitoring.alerts.public import metric_sources, raise_alert, resolve_alert
 from monitoring.metrics import conf
-from monitoring.metrics.models import Metric, MetricSample, MetricSeries, MetricSourceKind, SeriesState
+from monitoring.metrics.choices import MetricSourceKind, SeriesState
+from monitoring.metrics.models import Metric, MetricSample, MetricSeries
+from monitoring.services.choices import Resolution
 from monitoring.services.histogram import Histogram
-from monitoring.services.models import CheckRollup, Resolution
+from monitoring.services.models import CheckRollup
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 def setup() -> None:
     from monitoring.metrics import tasks  # noqa: F401 - registers the Celery tasks
-    from monitoring.metrics.collectors import HostMetrics
+    from monitoring.metrics.host_metrics import HostMetrics
     from monitoring.metrics.models import Metric
     from opsportal import audit
     from opsportal.celery import app

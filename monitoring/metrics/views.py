@@ -15,9 +15,10 @@ from django.utils import timezone
 from monitoring.alerts.alerting import runbook_url
 from monitoring.alerts.choices import AlertState
 from monitoring.alerts.models import Alert
+from monitoring.metrics.choices import Direction
 from monitoring.metrics.evaluation import series_display
 from monitoring.metrics.forms import MetricThresholdForm
-from monitoring.metrics.models import GRADE_LABELS, GRADE_ORDER, Direction, Metric, MetricSeries
+from monitoring.metrics.models import GRADE_LABELS, GRADE_ORDER, Metric, MetricSeries
 from monitoring.metrics.series import series_points
 from opsportal import charts
 from opsportal.access import console_view, has_perm

@@ -1,4 +1,4 @@
-"""Choice sets of services: kind, check type, status."""
+"""Choice sets of services: kind, check type, status, history resolution, deployment status."""
 
 from __future__ import annotations
 
@@ -28,3 +28,16 @@ class ServiceStatus(models.TextChoices):
     DOWN = "down", "Down"
     PAUSED = "paused", "Paused"
     UNKNOWN = "unknown", "Unknown"
+
+
+class Resolution(models.TextChoices):
+    MINUTE = "minute", "Minute"
+    HOUR = "hour", "Hour"
+    DAY = "day", "Day"
+
+
+class DeploymentStatus(models.TextChoices):
+    STARTED = "started", "Started"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    ROLLED_BACK = "rolled_back", "Rolled back"

@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from monitoring.services.choices import CheckType, ServiceKind, ServiceStatus
+from monitoring.services.choices import CheckType, DeploymentStatus, Resolution, ServiceKind, ServiceStatus
 from monitoring.services.histogram import Histogram
 from monitoring.services.validators import (
     validate_env_name,
@@ -213,12 +213,6 @@ class CheckResult(models.Model):
         return "degraded" if self.degraded else "up"
 
 
-class Resolution(models.TextChoices):
-    MINUTE = "minute", "Minute"
-    HOUR = "hour", "Hour"
-    DAY = "day", "Day"
-
-
 RESOLUTION_STEP = {
     Resolution.MINUTE: dt.timedelta(minutes=1),
     Resolution.HOUR: dt.timedelta(hours=1),
@@ -274,13 +268,6 @@ class CheckRollup(models.Model):
     @property
     def uptime(self) -> float | None:
         return None if not self.count else (self.count - self.failures) / self.count
-
-
-class DeploymentStatus(models.TextChoices):
-    STARTED = "started", "Started"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    ROLLED_BACK = "rolled_back", "Rolled back"
 
 
 class Deployment(models.Model):

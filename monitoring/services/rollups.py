@@ -21,8 +21,9 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from monitoring.services import conf
+from monitoring.services.choices import Resolution
 from monitoring.services.histogram import Histogram
-from monitoring.services.models import CheckResult, CheckRollup, Resolution
+from monitoring.services.models import CheckResult, CheckRollup
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Service status from probe results: thresholds, hysteresis and compare-and-set flips.
 
-``evaluate()`` is the pure rule: ``fail_threshold`` failures in a row make a service DOWN,
+``next_status()`` is the pure rule: ``fail_threshold`` failures in a row make a service DOWN,
 ``recover_threshold`` passes in a row bring it back; UP <-> DEGRADED (slow answers) uses the
 same two thresholds. ``record_outcome()`` writes the new state with a compare-and-set on
 (status, last_checked_at): only the writer that saw the current row wins, and a status change
@@ -68,7 +68,7 @@ def _latency(outcome: ProbeOutcome) -> str:
     return f"{outcome.latency_ms:.0f} ms" if outcome.latency_ms is not None else "no latency"
 
 
-def evaluate(
+def next_status(
     status: str, counters: Counters, fail_threshold: int, recover_threshold: int, outcome: ProbeOutcome
 ) -> tuple[str, Counters, str]:
     """(new status, new counters, reason of the change) after one more result."""
@@ -123,7 +123,7 @@ def record_outcome(
     for _ in range(attempts):
         if not service.enabled or service.status == ServiceStatus.PAUSED:
             return None
-        new_status, counters, reason = evaluate(
+        new_status, counters, reason = next_status(
             service.status, Counters.of(service), service.fail_threshold, service.recover_threshold, outcome
         )
         fields: dict[str, Any] = {

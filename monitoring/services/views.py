@@ -13,10 +13,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from monitoring.services.charts import Cell, LatencyPoint, latency_chart, ms, percent, uptime_bar
+from monitoring.services.choices import Resolution
 from monitoring.services.dispatch import probe_now
 from monitoring.services.forms import ImportForm, ServiceFilterForm, ServiceForm
 from monitoring.services.import_export import export_services, import_services
-from monitoring.services.models import CheckRollup, Resolution, Service, Tag
+from monitoring.services.models import CheckRollup, Service, Tag
 from monitoring.services.probes import SWEEP_GRACE_SECONDS
 from monitoring.services.rollups import floor_time, stats_from_rows, window_start
 from opsportal import audit

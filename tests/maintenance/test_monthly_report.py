@@ -25,7 +25,8 @@ from maintenance.models import (
     PostMortem,
     Secret,
 )  # fmt: skip
-from monitoring.models import Alert, Resolution
+from monitoring.models import Alert
+from monitoring.services.choices import Resolution
 from monitoring.services.rollups import Bucket
 from tests.monitoring.service_factories import make_service
 

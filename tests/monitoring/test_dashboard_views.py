@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from monitoring.models import CheckResult, CheckRollup, Resolution, Service, ServiceFlip, Tag
-from monitoring.services.choices import ServiceStatus
+from monitoring.models import CheckResult, CheckRollup, Service, ServiceFlip, Tag
+from monitoring.services.choices import Resolution, ServiceStatus
 from monitoring.services.rollups import floor_time
 from tests.monitoring.service_factories import make_service
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import time_machine
 
-from monitoring.metrics.collectors import collect_and_store, collect_host
 from monitoring.metrics.evaluation import evaluate
+from monitoring.metrics.host_metrics import collect_and_store, collect_host
 from monitoring.models import Alert, CheckResult, MetricSeries
 from monitoring.services import rollups
 from monitoring.services.histogram import exact_quantile

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import time_machine
 
-from monitoring.models import CheckResult, CheckRollup, Resolution
+from monitoring.models import CheckResult, CheckRollup
+from monitoring.services.choices import Resolution
 from monitoring.services.histogram import bucket_index, exact_quantile
 from monitoring.services.rollups import prune, rollup, window_stats
 from tests.monitoring.service_factories import add_results, make_service

@@ -10,7 +10,7 @@ import time_machine
 from monitoring.models import Service, ServiceFlip
 from monitoring.services.choices import ServiceStatus as S
 from monitoring.services.probes import ProbeOutcome
-from monitoring.services.state import Counters, evaluate, pause, record_outcome, resume, sync_enabled
+from monitoring.services.state import Counters, next_status, pause, record_outcome, resume, sync_enabled
 from tests.monitoring.service_factories import make_service
 
 T0 = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
@@ -26,7 +26,7 @@ def outcome(kind: str, at: dt.datetime | None = None) -> ProbeOutcome:
 def run(kinds: list[str], status: str = S.UP, fail: int = 2, recover: int = 1) -> list[str]:
     counters, seen = Counters(), []
     for kind in kinds:
-        status, counters, _reason = evaluate(status, counters, fail, recover, outcome(kind))
+        status, counters, _reason = next_status(status, counters, fail, recover, outcome(kind))
         seen.append(status)
     return seen
 

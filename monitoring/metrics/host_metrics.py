@@ -1,7 +1,7 @@
 """Host metrics collected on each worker host: memory %, disk % of DISK_PATHS, PostgreSQL connections.
 
 Every Celery worker runs ``collect_host()`` from its own timer (the ``HostMetrics`` bootstep,
-added in MonitoringConfig.ready), so each worker host reports its own memory and disks;
+added by the metrics part's setup()), so each worker host reports its own memory and disks;
 series are labelled ``host:<name>`` and ``host:<name>:<path>``. PostgreSQL connections are
 counted for each database named in METRICS_DATABASES: a Django alias (``default``) or
 ``env:VAR`` for a connection URL held in an environment variable; the label is ``db:<alias>``
@@ -23,8 +23,9 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from monitoring.metrics import conf
+from monitoring.metrics.choices import MetricSourceKind
 from monitoring.metrics.evaluation import SampleIn, record_samples
-from monitoring.metrics.models import Metric, MetricSourceKind
+from monitoring.metrics.models import Metric
 
 log = logging.getLogger(__name__)
 
