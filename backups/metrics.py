@@ -9,24 +9,30 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from monitoring.alerts.public import Thresholds, metric_thresholds
+
 from .choices import RunState
 
-WARN_HOURS, ALERT_HOURS = 24, 48  # the runbook's Backup Age: target < 24 h, alert > 48 h
+BACKUP_AGE_METRIC = "backup_age"  # its row holds the runbook's target (< 24 h) and alert line (> 48 h)
+BADGES = {"ok": "good", "missing": "warning", "alerting": "critical"}
 
 
-def age_badge(hours: float | None) -> tuple[str, str]:
-    """(css status, label) for a backup age."""
+def age_limits() -> Thresholds | None:
+    """The Backup Age metric's thresholds as an admin last set them (one query: read once per page)."""
+    return metric_thresholds(BACKUP_AGE_METRIC)
+
+
+def age_badge(hours: float | None, limits: Thresholds | None) -> tuple[str, str]:
+    """(css status, label) for a backup age, coloured by the Backup Age metric's thresholds."""
     if hours is None:
         return "unknown", "no good backup"
     if hours >= 1:
         label = f"{hours:.0f} h old"
     else:
         label = f"{hours * 60:.0f} min old" if hours * 60 >= 1 else "just now"
-    if hours > ALERT_HOURS:
-        return "critical", label
-    if hours > WARN_HOURS:
-        return "warning", label
-    return "good", label
+    if limits is None:
+        return "unknown", label
+    return BADGES[limits.grade(hours)], label
 
 
 def backup_age_hours() -> dict[str, float | None]:

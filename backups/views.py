@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from monitoring.alerts.public import Thresholds
 from opsportal import audit
 from opsportal.access import console_view
 from opsportal.crud import object_views
@@ -27,7 +28,7 @@ from . import conf
 from .choices import ACTIVE_RUN_STATES, DrillKind, RunState, Trigger
 from .forms import DestinationForm, PolicyForm, RealRestoreForm, RestoreForm, SourceForm
 from .jobs import AlreadyRunning, enqueue, queue_drill, queue_restore, queue_run
-from .metrics import age_badge
+from .metrics import age_badge, age_limits
 from .models import BackupRun, Destination, Policy, RestoreDrill, RestoreRun, Source
 from .prune import apply_prune, good_runs, plan_prune, plan_retention
 from .svg import retention_timeline, step_bars
@@ -66,13 +67,15 @@ def with_status(policies: QuerySet[Policy]) -> QuerySet[Policy]:
     )
 
 
-def status_for(policy: Policy, *, compact: bool = False, now: dt.datetime | None = None) -> PolicyStatus:
-    """The status of a policy fetched through ``with_status``."""
+def status_for(
+    policy: Policy, limits: Thresholds | None, *, compact: bool = False, now: dt.datetime | None = None
+) -> PolicyStatus:
+    """The status of a policy fetched through ``with_status``; ``limits`` from ``age_limits()``."""
     now = now or timezone.now()
     good: list[BackupRun] = policy.good_runs  # type: ignore[attr-defined]
     last_good = good[0] if good else None
     age = last_good.age_hours(now) if last_good else None
-    badge, label = age_badge(age)
+    badge, label = age_badge(age, limits)
     plan = plan_retention(policy, good)
     latest_runs: list[BackupRun] = policy.latest_runs  # type: ignore[attr-defined]
     latest_drills: list[RestoreDrill] = policy.latest_drills  # type: ignore[attr-defined]
@@ -99,7 +102,8 @@ def _partial(request: HttpRequest) -> bool:
 
 @console_view(VIEW)
 def index(request: HttpRequest) -> HttpResponse:
-    statuses = [status_for(p, compact=True) for p in with_status(Policy.objects.all())]
+    limits = age_limits()
+    statuses = [status_for(p, limits, compact=True) for p in with_status(Policy.objects.all())]
     context = {
         "statuses": statuses,
         "recent_runs": BackupRun.objects.select_related("policy", "destination")[:12],
@@ -124,7 +128,7 @@ def policy_detail(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         "backups/policy.html",
         {
-            "s": status_for(policy),
+            "s": status_for(policy, age_limits()),
             "policy": policy,
             "runs": runs,
             "drills": policy.drills.all()[:20],

@@ -5,9 +5,11 @@ from __future__ import annotations
 from monitoring.alerts.public import (
     EvidenceProvider,
     MetricSource,
+    Thresholds,
     evidence,
     evidence_providers,
     metric_sources,
+    metric_thresholds,
     open_alert,
     raise_alert,
     register_evidence,
@@ -18,9 +20,11 @@ from monitoring.alerts.public import (
 __all__ = [
     "EvidenceProvider",
     "MetricSource",
+    "Thresholds",
     "evidence",
     "evidence_providers",
     "metric_sources",
+    "metric_thresholds",
     "open_alert",
     "raise_alert",
     "register_evidence",

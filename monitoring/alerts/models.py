@@ -130,8 +130,13 @@ class AlertEvent(models.Model):
     note = models.TextField(blank=True)
     # Set when the notifier has fanned this event out to channels (claimed with a conditional update).
     dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    # What the notifier did with it when it sent nothing (held, resolved before it could be sent...).
+    # What the notifier did with it, in words, for the timeline (sent to 2 channels, held: silenced...).
     dispatch_note = models.CharField(max_length=200, blank=True)
+    held = models.BooleanField(
+        default=False,
+        help_text="The notifier held this event's notifications (silence, maintenance, parent down); "
+        "they are sent when the hold ends if the alert is still firing.",
+    )
     # Repeat reminders and escalations are addressed to one channel; ``sequence`` numbers the
     # repeats, so each (alert, channel, kind, sequence) exists once however many workers run.
     channel = models.ForeignKey(

@@ -195,16 +195,17 @@ def dispatch_events(now: dt.datetime | None = None, limit: int = 500, holds: Hol
         held: dict[int, str] = {}
         for event in events:
             alert = event.alert
-            targets, note = _targets(event, alert, channels, by_id, filters, holds, told)
-            if note.startswith("held: "):
-                held[alert.pk] = note[len("held: ") :]
+            targets, note, hold = _targets(event, alert, channels, by_id, filters, holds, told)
+            if hold:
+                held[alert.pk] = hold
+                event.held = True
             for channel in targets:
                 new.append(Notification(event=event, channel=channel, alert=alert, next_attempt_at=now, created_at=now))
                 if event.kind in OPENING:
                     told.add((alert.pk, channel.pk))
             event.dispatched_at, event.dispatch_note = now, note[:200]
         Notification.objects.bulk_create(new, ignore_conflicts=True)
-        AlertEvent.objects.bulk_update(events, ["dispatched_at", "dispatch_note"])
+        AlertEvent.objects.bulk_update(events, ["dispatched_at", "dispatch_note", "held"])
         for alert_id, reason in held.items():
             Alert.objects.filter(pk=alert_id).exclude(state=AlertState.RESOLVED).update(held_reason=reason[:200])
     return len(events)
@@ -218,25 +219,27 @@ def _targets(
     filters: dict[int, tuple[set[int], set[int]]],
     holds: Holds,
     told: set[tuple[int, int]],
-) -> tuple[list[NotificationChannel], str]:
+) -> tuple[list[NotificationChannel], str, str]:
+    """The channels to notify of ``event``, a note for the timeline, and the hold reason ("" if none)."""
     if event.kind in CLOSING:
         flag = "notify_acknowledged" if event.kind == AlertEventKind.ACKNOWLEDGED else "notify_resolved"
         targets = [c for c in channels if (alert.pk, c.pk) in told and getattr(c, flag)]
-        return targets, f"sent to {len(targets)} channel(s)" if targets else "no channel had been told of this alert"
+        note = f"sent to {len(targets)} channel(s)" if targets else "no channel had been told of this alert"
+        return targets, note, ""
     if event.kind not in OPENING:
-        return [], ""
+        return [], "", ""
     if alert.state == AlertState.RESOLVED:
-        return [], "not sent: resolved before it could be sent"
+        return [], "not sent: resolved before it could be sent", ""
     if event.kind in (AlertEventKind.REPEATED, AlertEventKind.ESCALATED) and alert.state != AlertState.FIRING:
-        return [], "not sent: acknowledged meanwhile"
+        return [], "not sent: acknowledged meanwhile", ""
     reason = holds.reason(alert)
     if reason:
-        return [], f"held: {reason}"
+        return [], f"held: {reason}", reason
     if event.kind in (AlertEventKind.REPEATED, AlertEventKind.ESCALATED):
         channel = by_id.get(event.channel_id or 0)
-        return ([channel], f"sent to {channel.name}") if channel else ([], "channel disabled or removed")
+        return ([channel], f"sent to {channel.name}", "") if channel else ([], "channel disabled or removed", "")
     targets = [c for c in channels if not c.is_escalation and c.accepts(alert, *filters[c.pk])]
-    return targets, f"sent to {len(targets)} channel(s)" if targets else "no channel matches this alert"
+    return targets, f"sent to {len(targets)} channel(s)" if targets else "no channel matches this alert", ""
 
 
 def release_held(now: dt.datetime | None = None, holds: Holds | None = None) -> int:
@@ -275,15 +278,14 @@ def release_held(now: dt.datetime | None = None, holds: Holds | None = None) -> 
                 dispatched_at=now,
                 dispatch_note="timeline only",
             )
-            if alert.state != AlertState.FIRING:
-                continue  # someone acknowledged it meanwhile: no need to page anyone
             event = (
-                alert.events.filter(
-                    kind__in=[AlertEventKind.FIRED, AlertEventKind.UPDATED], dispatch_note__startswith="held"
-                )
+                alert.events.filter(kind__in=[AlertEventKind.FIRED, AlertEventKind.UPDATED], held=True)
                 .order_by("-at", "-id")
                 .first()
             )
+            alert.events.filter(held=True).update(held=False)  # the hold is over for all of them
+            if alert.state != AlertState.FIRING:
+                continue  # someone acknowledged it meanwhile: no need to page anyone
             if event is None:
                 continue
             targets = [c for c in channels if c.accepts(alert, *filters[c.pk])]

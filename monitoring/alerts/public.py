@@ -5,6 +5,9 @@ metric values. ``backups`` and ``maintenance`` import from here and nowhere else
 - ``resolve_alert(dedup_key, ...)``: resolve the open alert with that key, if any.
 - ``register_metric_source(name, fn)``: a named provider of current metric values (for example
   "backup_age_hours" from backups) that the metric evaluator reads; no cross-import needed.
+- ``metric_thresholds(key)``: the target and alert threshold of a metric as its editable row holds
+  them now (``Thresholds.grade(value)`` says ok, missing or alerting), so another app's badges
+  agree with what alerts.
 - ``register_evidence(name, fn)`` / ``evidence(name, **kwargs)``: named providers of the facts a
   checklist item shows next to its box (latest backup run, current error rate); the app that owns
   the facts registers them in its ``ready()``, ``maintenance`` reads them by name.
@@ -21,8 +24,16 @@ from django.utils import timezone
 
 from monitoring.alerts.choices import SEVERITY_RANK, AlertEventKind, AlertState, Severity
 from monitoring.alerts.models import Alert, AlertEvent
+from monitoring.services import thresholds
+from monitoring.services.thresholds import Thresholds
 
 log = logging.getLogger(__name__)
+
+
+def metric_thresholds(key: str) -> Thresholds | None:
+    """The target and alert threshold of metric ``key`` from its row (one query; call it once per page)."""
+    return thresholds.read(key)
+
 
 # A provider returns {series_label: value}, e.g. {"policy:nightly-db": 3.5}.
 MetricSource = Callable[[], dict[str, float | None]]

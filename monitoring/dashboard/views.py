@@ -27,7 +27,7 @@ from django.utils.safestring import SafeString, mark_safe
 from monitoring.alerts.choices import AlertState
 from monitoring.alerts.models import Alert
 from monitoring.alerts.public import evidence
-from monitoring.services.charts import ms, percent, sparkline, uptime_strip
+from monitoring.services.charts import ms, percent, sparkline, uptime_strip, uptime_thresholds
 from monitoring.services.choices import Resolution, ServiceKind, ServiceStatus
 from monitoring.services.forms import ServiceFilterForm
 from monitoring.services.models import CheckRollup, Service, Tag
@@ -176,7 +176,8 @@ def service_rows(form: ServiceFilterForm, now: dt.datetime | None = None) -> tup
                 p95[service_id] = [None] * HOURS
             slots[service_id][i] = (count, failures)
             p95[service_id][i] = p95_ms
-    empty_bar = uptime_strip([(0, 0)] * HOURS, labels, title="24 h uptime: no data")
+    limits = uptime_thresholds()
+    empty_bar = uptime_strip([(0, 0)] * HOURS, labels, limits=limits, title="24 h uptime: no data")
     empty_spark = sparkline([None] * HOURS)
     rows = []
     counts = dict.fromkeys(STATUS_ORDER, 0)
@@ -192,7 +193,7 @@ def service_rows(form: ServiceFilterForm, now: dt.datetime | None = None) -> tup
             total = sum(c for c, _f in service_slots)
             failed = sum(f for _c, f in service_slots)
             up = (total - failed) / total if total else None
-            bar = uptime_strip(service_slots, labels, title=f"24 h uptime {percent(up)}")
+            bar = uptime_strip(service_slots, labels, limits=limits, title=f"24 h uptime {percent(up)}")
             spark = sparkline(p95[service.pk])
         rows.append(
             Row(

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from monitoring.alerts.choices import Severity
 from monitoring.metrics.choices import Direction, MetricScope, MetricSourceKind, MetricUnit, SeriesState
+from monitoring.services.thresholds import Thresholds
 
 
 def format_value(value: float | None, unit: str, *, precise: bool = False) -> str:
@@ -167,6 +168,15 @@ class Metric(models.Model):
         if self.breaches(value):
             return "alerting"
         return "ok" if self.meets_target(value) else "missing"
+
+
+def metric_thresholds(key: str) -> Thresholds | None:
+    """The target and alert threshold of the metric ``key`` as they are in its row now (one query)."""
+    row = Metric.objects.filter(key=key).values_list("target", "alert_threshold", "direction").first()
+    if row is None:
+        return None
+    target, alert, direction = row
+    return Thresholds(target=target, alert=alert, higher_is_worse=direction == Direction.ABOVE)
 
 
 GRADE_LABELS = {"ok": "ok", "missing": "missing target", "alerting": "alerting", "nodata": "no data"}

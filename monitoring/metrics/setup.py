@@ -1,6 +1,6 @@
 """Start-up wiring of metrics, called once from MonitoringConfig.ready().
 
-Audit registration, default beat entries, the Celery tasks module, and the bootstep that
+Audit registration, the reader of metric thresholds for pages, default beat entries, the Celery tasks module, and the bootstep that
 collects host metrics on every worker.
 """
 
@@ -10,12 +10,14 @@ from __future__ import annotations
 def setup() -> None:
     from monitoring.metrics import tasks  # noqa: F401 - registers the Celery tasks
     from monitoring.metrics.host_metrics import HostMetrics
-    from monitoring.metrics.models import Metric
+    from monitoring.metrics.models import Metric, metric_thresholds
+    from monitoring.services import thresholds
     from opsportal import audit
     from opsportal.celery import app
     from opsportal.schedule import DefaultEntry, declare
 
     audit.register(Metric, exclude={"updated_at"})
+    thresholds.register_reader(metric_thresholds)
     declare(
         DefaultEntry(
             name="monitoring: evaluate metrics",

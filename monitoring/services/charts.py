@@ -15,9 +15,30 @@ from functools import cache
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-# The runbook: uptime target 99.9%, alert below 99%.
-UPTIME_GOOD = 0.999
-UPTIME_ALERT = 0.99
+from monitoring.services import thresholds
+from monitoring.services.thresholds import ALERTING, MISSING, OK, Thresholds
+
+# Uptime colours come from the "uptime" Metric row (target and alert threshold, in percent),
+# read once per page with ``uptime_thresholds()`` and handed to every cell and bar.
+UPTIME_METRIC = "uptime"
+CELL_CSS = {OK: "cell-up", MISSING: "cell-degraded", ALERTING: "cell-down"}
+
+
+def uptime_thresholds() -> Thresholds | None:
+    """The uptime metric's thresholds as its row holds them now (one query)."""
+    return thresholds.read(UPTIME_METRIC)
+
+
+def uptime_css(count: int, failures: int, limits: Thresholds | None) -> str:
+    """cell-up (target met), cell-degraded (missed), cell-down (past the alert line), cell-none (no data).
+
+    Without an uptime metric there is nothing to judge by: a slot with failures is amber.
+    """
+    if not count:
+        return "cell-none"
+    if limits is None:
+        return "cell-degraded" if failures else "cell-up"
+    return CELL_CSS[limits.grade(100 * (count - failures) / count)]
 
 
 @dataclass
@@ -27,6 +48,7 @@ class Cell:
     label: str
     count: int = 0
     failures: int = 0
+    limits: Thresholds | None = None
 
     @property
     def uptime(self) -> float | None:
@@ -34,12 +56,7 @@ class Cell:
 
     @property
     def css(self) -> str:
-        up = self.uptime
-        if up is None:
-            return "cell-none"
-        if up >= UPTIME_GOOD:
-            return "cell-up"
-        return "cell-degraded" if up >= UPTIME_ALERT else "cell-down"
+        return uptime_css(self.count, self.failures, self.limits)
 
 
 def percent(value: float | None, digits: int = 2) -> str:
@@ -64,7 +81,7 @@ def ms(value: float | None) -> str:
 def uptime_bar(
     cells: Sequence[Cell], *, width: int = 168, height: int = 18, title: str = "", fluid: bool = False
 ) -> SafeString:
-    """One coloured cell per slot (green: target met, amber: below 99.9%, red: below 99%, grey: no data).
+    """One coloured cell per slot (green: target met, amber: below target, red: alerting, grey: no data).
 
     ``fluid`` stretches the bar to the width of its container.
     """
@@ -97,7 +114,13 @@ def _strip_geometry(n: int, width: int, height: int) -> tuple[list[str], list[st
 
 
 def uptime_strip(
-    slots: Sequence[tuple[int, int]], labels: Sequence[str], *, width: int = 168, height: int = 18, title: str = ""
+    slots: Sequence[tuple[int, int]],
+    labels: Sequence[str],
+    *,
+    limits: Thresholds | None,
+    width: int = 168,
+    height: int = 18,
+    title: str = "",
 ) -> SafeString:
     """The dashboard's compact uptime bar: (checks, failures) per slot.
 
@@ -108,14 +131,11 @@ def uptime_strip(
     paths: dict[str, list[str]] = {"cell-up": [], "cell-none": []}
     singles: list[str] = []
     for i, (count, failures) in enumerate(slots):
-        if not count:
-            paths["cell-none"].append(shapes[i])
-        elif (count - failures) >= UPTIME_GOOD * count:
-            paths["cell-up"].append(shapes[i])
+        css = uptime_css(count, failures, limits)
+        if css in paths:
+            paths[css].append(shapes[i])
         else:
-            up = (count - failures) / count
-            css = "cell-degraded" if up >= UPTIME_ALERT else "cell-down"
-            tip = f"{labels[i]}: {percent(up)} of {count} checks"
+            tip = f"{labels[i]}: {percent((count - failures) / count)} of {count} checks"
             singles.append(
                 f'<rect class="{css}" x="{rect_x[i]}" y="0" width="{cell}" height="{height}">'
                 f"<title>{escape(tip)}</title></rect>"

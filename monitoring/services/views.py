@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from monitoring.services.charts import Cell, LatencyPoint, latency_chart, ms, percent, uptime_bar
+from monitoring.services.charts import Cell, LatencyPoint, latency_chart, ms, percent, uptime_bar, uptime_thresholds
 from monitoring.services.choices import Resolution
 from monitoring.services.dispatch import probe_now
 from monitoring.services.forms import ImportForm, ServiceFilterForm, ServiceForm
@@ -120,10 +120,11 @@ def detail_context(service: Service, now: dt.datetime | None = None) -> dict[str
     by_day = {r.start: r for r in days}
     day_cells = []
     day_rows = []
+    limits = uptime_thresholds()
     for i in range(UPTIME_DAYS - 1, -1, -1):
         day = floor_time(now, Resolution.DAY) - dt.timedelta(days=i)
         row = by_day.get(day)
-        cell = Cell(f"{day:%a %b %d}", row.count if row else 0, row.failures if row else 0)
+        cell = Cell(f"{day:%a %b %d}", row.count if row else 0, row.failures if row else 0, limits)
         day_cells.append(cell)
         day_rows.append(
             {"day": day, "cell": cell, "uptime": percent(cell.uptime, 3), "p95": ms(row.p95_ms if row else None)}

@@ -40,12 +40,25 @@ def test_index_shows_age_badge_next_run_and_timeline(client_for: Any, good_run: 
 
 
 def test_age_badge_thresholds_follow_the_runbook() -> None:
-    from backups.metrics import age_badge
+    from backups.metrics import age_badge, age_limits
 
-    assert age_badge(None)[0] == "unknown"
-    assert age_badge(23.9)[0] == "good"
-    assert age_badge(30)[0] == "warning"
-    assert age_badge(49)[0] == "critical"
+    limits = age_limits()
+    assert age_badge(None, limits)[0] == "unknown"
+    assert age_badge(23.9, limits)[0] == "good"
+    assert age_badge(30, limits)[0] == "warning"
+    assert age_badge(49, limits)[0] == "critical"
+
+
+def test_age_badge_reads_the_backup_age_metric_row() -> None:
+    """Once an admin edits the Backup Age thresholds, the badge agrees with what alerts."""
+    from backups.metrics import age_badge, age_limits
+    from monitoring.models import Metric
+
+    Metric.objects.filter(key="backup_age").update(target=12, alert_threshold=20)
+    limits = age_limits()
+    assert age_badge(11, limits)[0] == "good"
+    assert age_badge(13, limits)[0] == "warning"
+    assert age_badge(23.9, limits)[0] == "critical"
 
 
 def test_run_page_refreshes_while_active_and_shows_the_catalog(client_for: Any, good_run: BackupRun) -> None:
@@ -244,7 +257,7 @@ def test_index_and_setup_queries_do_not_grow_with_policies(
             counts[name, total] = len(ctx.captured_queries)
     assert counts["backups:index", 6] == counts["backups:index", 1], counts
     assert counts["backups:setup", 6] == counts["backups:setup", 1], counts
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):  # + the Backup Age Metric row, read once for every badge
         page = client.get(reverse("backups:index")).content.decode()
     # The prefetched values are the right ones: last run failed, four good runs kept.
     assert page.count("4 kept") == 6 and page.count('badge st-failed">failed') >= 6

@@ -4,14 +4,40 @@ from __future__ import annotations
 
 import datetime as dt
 
-from monitoring.services.charts import Cell, LatencyPoint, latency_chart, ms, percent, sparkline, uptime_bar
+from monitoring.models import Metric
+from monitoring.services.charts import (
+    Cell,
+    LatencyPoint,
+    latency_chart,
+    ms,
+    percent,
+    sparkline,
+    uptime_bar,
+    uptime_strip,
+    uptime_thresholds,
+)
+from monitoring.services.thresholds import Thresholds
 
 
 def test_uptime_cells_follow_the_runbook_thresholds() -> None:
-    assert Cell("a", 1000, 0).css == "cell-up"  # target 99.9% met
-    assert Cell("b", 1000, 5).css == "cell-degraded"  # 99.5%: below target, not yet alerting
-    assert Cell("c", 100, 2).css == "cell-down"  # 98%: below the 99% alert line
-    assert Cell("d").css == "cell-none"
+    limits = uptime_thresholds()
+    assert limits == Thresholds(target=99.9, alert=99.0, higher_is_worse=False)  # the runbook's uptime row
+    assert Cell("a", 1000, 0, limits).css == "cell-up"  # target 99.9% met
+    assert Cell("b", 1000, 5, limits).css == "cell-degraded"  # 99.5%: below target, not yet alerting
+    assert Cell("c", 100, 2, limits).css == "cell-down"  # 98%: below the 99% alert line
+    assert Cell("d", limits=limits).css == "cell-none"
+
+
+def test_an_edited_uptime_threshold_recolours_cells_and_strips() -> None:
+    """Colours read the Metric row: once an admin moves the alert line, bars agree with what alerts."""
+    Metric.objects.filter(key="uptime").update(alert_threshold=99.6)
+    limits = uptime_thresholds()
+    assert Cell("b", 1000, 5, limits).css == "cell-down"  # 99.5% is now past the alert line
+    strip = uptime_strip([(1000, 5), (1000, 0)], ["09:00", "10:00"], limits=limits)
+    assert 'class="cell-down"' in strip and "cell-degraded" not in strip
+    Metric.objects.filter(key="uptime").delete()
+    assert uptime_thresholds() is None
+    assert Cell("b", 1000, 5, None).css == "cell-degraded" and Cell("a", 1000, 0, None).css == "cell-up"
 
 
 def test_uptime_bar_has_one_cell_per_slot_and_escapes_labels() -> None:

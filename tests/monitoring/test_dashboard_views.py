@@ -19,9 +19,9 @@ from tests.monitoring.service_factories import make_service
 pytestmark = pytest.mark.django_db
 
 # Session, user, permissions (user + groups), then the page's own queries.
-DASHBOARD_QUERIES = 17  # + open-alert counts and the most urgent alerts; + current checklist periods and open incidents
-PARTIAL_QUERIES = 9
-SERVICE_PAGE_QUERIES = 12
+DASHBOARD_QUERIES = 18  # + open-alert counts and the most urgent alerts; + current checklist periods and open incidents; + the uptime Metric row (colours)
+PARTIAL_QUERIES = 10  # includes the uptime Metric row, read once for every bar
+SERVICE_PAGE_QUERIES = 13  # includes the uptime Metric row, read once for the day bar
 SERVICES_LIST_QUERIES = 8  # constant: parents joined, tags prefetched
 SERVICES_API_QUERIES = 9  # constant: tags prefetched, window figures in one pass
 

@@ -33,6 +33,7 @@ def test_a_silence_holds_then_releases_a_still_firing_alert(receiver: Receiver) 
     alert.refresh_from_db()
     assert alert.held_reason.startswith("silenced (key metric:disk_space*): cleanup running")
     assert alert.events.get(kind="fired").dispatch_note.startswith("held: silenced")
+    assert alert.events.get(kind="fired").held
     with time_machine.travel(at(10), tick=False):
         notify.run_once()
     assert not receiver.refs()
@@ -42,10 +43,29 @@ def test_a_silence_holds_then_releases_a_still_firing_alert(receiver: Receiver) 
     assert receiver.refs() == [(alert.pk, alert.events.get(kind="fired").pk)]
     alert.refresh_from_db()
     assert alert.held_reason == ""
+    assert not alert.events.filter(held=True).exists()
     assert alert.events.filter(kind="updated", note__startswith="notifications released").exists()
     with time_machine.travel(at(32), tick=False):
         notify.run_once()
     assert len(receiver.refs()) == 1  # released once
+
+
+def test_release_reads_the_held_field_not_the_note(receiver: Receiver) -> None:
+    """The hold is a field: a timeline note worded otherwise (or blank) changes nothing."""
+    apprise_channel("ops", receiver.url())
+    Silence.objects.create(key_prefix="metric:disk_space", starts_at=at(-5), ends_at=at(30), reason="cleanup")
+    with time_machine.travel(at(0), tick=False):
+        alert = raise_alert("metric:disk_space:host:b", summary="Disk 96%", source="metrics")
+        notify.run_once()
+    fired = alert.events.get(kind="fired")
+    assert fired.held
+    fired.dispatch_note = ""  # no "held" prefix left for anything to read
+    fired.save(update_fields=["dispatch_note"])
+    with time_machine.travel(at(31), tick=False):
+        assert notify.run_once()["released"] == 1
+    assert receiver.refs() == [(alert.pk, fired.pk)]
+    fired.refresh_from_db()
+    assert not fired.held and fired.dispatch_note.startswith("held, released")
 
 
 def test_an_alert_resolved_while_silenced_is_never_sent(receiver: Receiver) -> None:

@@ -265,7 +265,7 @@ class Command(BaseCommand):
             return
         for policy in policies:
             last = policy.runs.filter(state=RunState.GOOD).order_by("-started_at").first()
-            _badge, age = age_badge(last.age_hours() if last else None)
+            _badge, age = age_badge(last.age_hours() if last else None, None)
             nxt = (
                 f"{timezone.localtime(policy.next_due_at):%Y-%m-%d %H:%M}"
                 if policy.enabled and policy.next_due_at
