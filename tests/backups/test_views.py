@@ -41,7 +41,9 @@ def test_index_shows_age_badge_next_run_and_timeline(client_for: Any, good_run: 
 
 def test_age_badge_thresholds_follow_the_runbook() -> None:
     from backups.metrics import age_badge, age_limits
+    from tests.monitoring.metrics.factories import ensure_runbook_metrics
 
+    ensure_runbook_metrics()
     limits = age_limits()
     assert age_badge(None, limits)[0] == "unknown"
     assert age_badge(23.9, limits)[0] == "good"
@@ -53,7 +55,9 @@ def test_age_badge_reads_the_backup_age_metric_row() -> None:
     """Once an admin edits the Backup Age thresholds, the badge agrees with what alerts."""
     from backups.metrics import age_badge, age_limits
     from monitoring.models import Metric
+    from tests.monitoring.metrics.factories import ensure_runbook_metrics
 
+    ensure_runbook_metrics()
     Metric.objects.filter(key="backup_age").update(target=12, alert_threshold=20)
     limits = age_limits()
     assert age_badge(11, limits)[0] == "good"

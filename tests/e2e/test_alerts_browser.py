@@ -9,14 +9,14 @@ import pytest
 
 from monitoring.alerts.public import raise_alert
 from monitoring.models import Alert
-from tests.monitoring.alert_fixtures import make_service
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def alert(users: dict[str, Any]) -> Alert:
-    api = make_service("api", name="API")
+    api = ServiceFactory(slug="api", name="API")
     return raise_alert(
         "service:api:down", summary="API is down: HTTP 503", source="monitoring", service=api, runbook="Service Is Down"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.monitoring.routes_alerts import ROUTES as ALERT_ROUTES
-from tests.monitoring.routes_services import ROUTES as SERVICE_ROUTES
+from tests.monitoring.alerts.routes import ROUTES as ALERT_ROUTES
+from tests.monitoring.services.routes import ROUTES as SERVICE_ROUTES
 
 ROUTES = SERVICE_ROUTES + ALERT_ROUTES

@@ -14,7 +14,7 @@ from django.utils import timezone
 from monitoring.models import CheckResult, CheckRollup, Service, ServiceFlip, Tag
 from monitoring.services.choices import Resolution, ServiceStatus
 from monitoring.services.rollups import floor_time
-from tests.monitoring.service_factories import make_service
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -126,9 +126,9 @@ def test_service_page_query_count_does_not_grow_with_services(
 
 
 def test_filters_by_kind_tag_state_and_text(client_for: Callable[[str], Client]) -> None:
-    make_service("checkout-api", kind="api", status=ServiceStatus.DOWN, tags=["payments"])
-    make_service("shop-frontend", kind="frontend", status=ServiceStatus.UP, tags=["payments"])
-    make_service("content-agent", kind="agent", status=ServiceStatus.UP, tags=["ai"])
+    ServiceFactory(slug="checkout-api", kind="api", status=ServiceStatus.DOWN, tags=["payments"])
+    ServiceFactory(slug="shop-frontend", kind="frontend", status=ServiceStatus.UP, tags=["payments"])
+    ServiceFactory(slug="content-agent", kind="agent", status=ServiceStatus.UP, tags=["ai"])
     client = client_for("viewer")
 
     def shown(query: str) -> list[str]:
@@ -144,7 +144,7 @@ def test_filters_by_kind_tag_state_and_text(client_for: Callable[[str], Client])
 
 
 def test_board_polls_itself_with_htmx_and_keeps_the_filter(client_for: Callable[[str], Client]) -> None:
-    make_service("api", kind="api")
+    ServiceFactory(slug="api", kind="api")
     client = client_for("viewer")
     page = client.get(reverse("monitoring:dashboard") + "?kind=api").content.decode()
     # Polls every 5 s, only while the tab is visible (a hidden tab costs the server nothing).
@@ -159,9 +159,9 @@ def test_board_polls_itself_with_htmx_and_keeps_the_filter(client_for: Callable[
 
 
 def test_worst_services_come_first_and_pictures_are_server_rendered_svg(client_for: Callable[[str], Client]) -> None:
-    up = make_service("a-up", status=ServiceStatus.UP)
-    make_service("z-down", status=ServiceStatus.DOWN)
-    make_service("m-paused", enabled=False, status=ServiceStatus.PAUSED)
+    up = ServiceFactory(slug="a-up", status=ServiceStatus.UP)
+    ServiceFactory(slug="z-down", status=ServiceStatus.DOWN)
+    ServiceFactory(slug="m-paused", enabled=False, status=ServiceStatus.PAUSED)
     CheckRollup.objects.create(
         service=up,
         resolution=Resolution.HOUR,

@@ -11,7 +11,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-from tests.monitoring.service_factories import make_service
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def test_live_pages_are_no_store(client_for: Any) -> None:
 
 
 def test_status_apis_are_no_store(client_for: Any, token_for: Any) -> None:
-    make_service("api")
+    ServiceFactory(slug="api")
     token = token_for("viewer")
     for url in (reverse("api_health"), reverse("monitoring:api_services"), reverse("monitoring:api_alerts")):
         response = Client().get(url, HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -56,7 +56,7 @@ def test_status_apis_are_no_store(client_for: Any, token_for: Any) -> None:
 
 
 def test_read_apis_get_a_short_private_cache_that_varies_by_caller(token_for: Any) -> None:
-    make_service("api")
+    ServiceFactory(slug="api")
     token = token_for("viewer")
     results = Client().get(
         reverse("monitoring:api_service_results", kwargs={"slug": "api"}), HTTP_AUTHORIZATION=f"Bearer {token}"

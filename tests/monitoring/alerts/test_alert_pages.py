@@ -20,7 +20,9 @@ from monitoring.alerts.public import raise_alert
 from monitoring.metrics.evaluation import SampleIn, evaluate, record_samples
 from monitoring.models import Alert, Metric, NotificationChannel, Silence
 from opsportal.models import AuditRecord
-from tests.monitoring.alert_fixtures import Receiver, apprise_channel, make_service, receiver_fixture  # noqa: F401
+from tests.monitoring.alerts.factories import NotificationChannelFactory
+from tests.monitoring.receiver import Receiver
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +48,7 @@ def test_mtta_and_mttr_over_a_period(users: dict[str, Any]) -> None:
 
 
 def test_alerts_page_lists_filters_and_shows_mtta(client_for: Any, users: dict[str, Any]) -> None:
-    api = make_service("api", name="API")
+    api = ServiceFactory(slug="api", name="API")
     down = raise_alert("service:api:down", summary="API is down", source="monitoring", service=api)
     raise_alert("metric:disk_space:host:a", summary="Disk Space is 95% on host a", source="metrics", severity="warning")
     resolved = raise_alert("old", summary="An old problem", source="backups")
@@ -75,16 +77,16 @@ def test_alerts_page_query_count_does_not_grow_with_alerts(client_for: Any, djan
     client = client_for("viewer")
     client.get(reverse("monitoring:alerts"))  # warm the session and permission caches
     for n in range(30):
-        raise_alert(f"k{n}", summary=f"alert {n}", source="test", service=make_service(f"s{n}"))
+        raise_alert(f"k{n}", summary=f"alert {n}", source="test", service=ServiceFactory(slug=f"s{n}"))
     with django_assert_max_num_queries(15):
         assert client.get(reverse("monitoring:alerts")).status_code == 200
 
 
+@pytest.mark.usefixtures("ops_channel")
 def test_alert_page_timeline_actions_by_role_and_runbook(
     client_for: Any, receiver: Receiver, users: dict[str, Any]
 ) -> None:
-    apprise_channel("ops", receiver.url())
-    api = make_service("api", name="API")
+    api = ServiceFactory(slug="api", name="API")
     alert = raise_alert(
         "service:api:down", summary="API is down", source="monitoring", service=api, runbook="Service Is Down"
     )
@@ -329,12 +331,14 @@ def test_alerts_list_and_detail_take_the_same_queries_for_3_or_20_alerts(
 ) -> None:
     """No query per row: services, actors, channels and attempts are read with their alerts."""
     viewer = client_for("viewer")
-    apprise_channel("a", receiver.url("a"))
-    apprise_channel("b", receiver.url("b"))
+    NotificationChannelFactory(name="a", url=receiver.url("a"))
+    NotificationChannelFactory(name="b", url=receiver.url("b"))
     counts = []
     for first, last in ((0, 3), (3, 20)):
         for n in range(first, last):
-            alert = raise_alert(f"k{n}", summary=f"a{n}", source="test", service=make_service(f"s{n}", name=f"S{n}"))
+            alert = raise_alert(
+                f"k{n}", summary=f"a{n}", source="test", service=ServiceFactory(slug=f"s{n}", name=f"S{n}")
+            )
             acknowledge(alert, users["editor"], "looking")
             for _ in range(n % 5 + 1):  # the last alert of each round has a longer timeline
                 alert.comment(users["admin"], "a comment")

@@ -33,19 +33,22 @@ def _silence(users: dict[str, Any]) -> dict[str, Any]:
 
 def _window(users: dict[str, Any]) -> dict[str, Any]:
     from monitoring.models import MaintenanceWindow
-    from tests.monitoring.alert_fixtures import make_service
+    from tests.monitoring.services.factories import ServiceFactory
 
     now = timezone.now()
     window = MaintenanceWindow.objects.create(
-        service=make_service("db"), starts_at=now, ends_at=now + dt.timedelta(hours=1), reason="upgrade"
+        service=ServiceFactory(slug="db"), starts_at=now, ends_at=now + dt.timedelta(hours=1), reason="upgrade"
     )
     return {"pk": window.pk}
 
 
 def _channel(users: dict[str, Any]) -> dict[str, Any]:
-    from tests.monitoring.alert_fixtures import apprise_channel, free_port
+    from tests.monitoring.alerts.factories import NotificationChannelFactory
+    from tests.monitoring.receiver import free_port
 
-    channel = apprise_channel("ops", f"json://127.0.0.1:{free_port()}/hook")  # nothing listens: the test fails fast
+    channel = NotificationChannelFactory(
+        name="ops", url=f"json://127.0.0.1:{free_port()}/hook"
+    )  # nothing listens: the test fails fast
     return {"pk": channel.pk}
 
 

@@ -19,9 +19,10 @@ from django.db import connection
 
 from monitoring.alerts.public import raise_alert
 from monitoring.models import MetricSeries
-from tests.monitoring.alert_fixtures import Receiver, apprise_channel, ensure_runbook_metrics, receiver_fixture  # noqa: F401
+from tests.monitoring.alerts.factories import NotificationChannelFactory
+from tests.monitoring.receiver import Receiver
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BROKER, BACKEND = "redis://127.0.0.1:6379/4", "redis://127.0.0.1:6379/5"
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -60,8 +61,8 @@ def worker(tmp_path: Path) -> Iterator[str]:
             redis.Redis.from_url(url).flushdb()
 
 
+@pytest.mark.usefixtures("runbook_metrics")
 def test_worker_collects_host_metrics_and_runs_the_alert_tasks(worker: str, receiver: Receiver, tmp_path: Path) -> None:
-    ensure_runbook_metrics()
     deadline = time.monotonic() + 60
     labels: set[str] = set()
     while time.monotonic() < deadline:
@@ -74,7 +75,7 @@ def test_worker_collects_host_metrics_and_runs_the_alert_tasks(worker: str, rece
     memory = MetricSeries.objects.get(label="host:collector-host")
     assert memory.metric.key == "memory_usage" and 0 < memory.last_value < 100
     # The beat tasks run in the real worker: the notifier pass delivers to the receiver.
-    apprise_channel("ops", receiver.url())
+    NotificationChannelFactory(name="ops", url=receiver.url())
     alert = raise_alert("service:api:down", summary="API is down", source="monitoring")
     sender = Celery(broker=BROKER, backend=BACKEND)
     tick: Any = sender.send_task("monitoring.alerts_tick").get(timeout=60)

@@ -12,7 +12,8 @@ from monitoring.alerts import notify
 from monitoring.alerts.alerting import Holds, process_flips
 from monitoring.alerts.public import raise_alert, resolve_alert
 from monitoring.models import Alert, MaintenanceWindow, Service, ServiceFlip, Silence, Tag
-from tests.monitoring.alert_fixtures import Receiver, apprise_channel, make_service, receiver_fixture  # noqa: F401
+from tests.monitoring.receiver import Receiver
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +24,8 @@ def at(minutes: float) -> dt.datetime:
     return T0 + dt.timedelta(minutes=minutes)
 
 
+@pytest.mark.usefixtures("ops_channel")
 def test_a_silence_holds_then_releases_a_still_firing_alert(receiver: Receiver) -> None:
-    apprise_channel("ops", receiver.url())
     Silence.objects.create(key_prefix="metric:disk_space", starts_at=at(-5), ends_at=at(30), reason="cleanup running")
     with time_machine.travel(at(0), tick=False):
         alert = raise_alert("metric:disk_space:host:a", summary="Disk 95%", source="metrics")
@@ -50,9 +51,9 @@ def test_a_silence_holds_then_releases_a_still_firing_alert(receiver: Receiver) 
     assert len(receiver.refs()) == 1  # released once
 
 
+@pytest.mark.usefixtures("ops_channel")
 def test_release_reads_the_held_field_not_the_note(receiver: Receiver) -> None:
     """The hold is a field: a timeline note worded otherwise (or blank) changes nothing."""
-    apprise_channel("ops", receiver.url())
     Silence.objects.create(key_prefix="metric:disk_space", starts_at=at(-5), ends_at=at(30), reason="cleanup")
     with time_machine.travel(at(0), tick=False):
         alert = raise_alert("metric:disk_space:host:b", summary="Disk 96%", source="metrics")
@@ -68,8 +69,8 @@ def test_release_reads_the_held_field_not_the_note(receiver: Receiver) -> None:
     assert not fired.held and fired.dispatch_note.startswith("held, released")
 
 
+@pytest.mark.usefixtures("ops_channel")
 def test_an_alert_resolved_while_silenced_is_never_sent(receiver: Receiver) -> None:
-    apprise_channel("ops", receiver.url())
     Silence.objects.create(key_prefix="service:api:", starts_at=at(-5), ends_at=at(30), reason="deploy")
     with time_machine.travel(at(0), tick=False):
         raise_alert("service:api:down", summary="API is down", source="monitoring")
@@ -84,9 +85,9 @@ def test_an_alert_resolved_while_silenced_is_never_sent(receiver: Receiver) -> N
     assert resolved.dispatch_note == "no channel had been told of this alert"
 
 
+@pytest.mark.usefixtures("ops_channel")
 def test_maintenance_window_holds_its_service_only(receiver: Receiver) -> None:
-    apprise_channel("ops", receiver.url())
-    db, api = make_service("db", name="DB"), make_service("api", name="API")
+    db, api = ServiceFactory(slug="db", name="DB"), ServiceFactory(slug="api", name="API")
     MaintenanceWindow.objects.create(service=db, starts_at=at(0), ends_at=at(60), reason="upgrade to 17")
     with time_machine.travel(at(1), tick=False):
         held = raise_alert("service:db:down", summary="DB is down", source="monitoring", service=db)
@@ -100,10 +101,10 @@ def test_maintenance_window_holds_its_service_only(receiver: Receiver) -> None:
     assert [a for a, _e in receiver.refs()] == [sent.pk, held.pk]
 
 
+@pytest.mark.usefixtures("ops_channel")
 def test_a_child_is_held_while_its_parent_is_down_and_released_after(receiver: Receiver) -> None:
-    apprise_channel("ops", receiver.url())
-    db = make_service("db", name="DB")
-    api = make_service("api", name="API", parent=db)
+    db = ServiceFactory(slug="db", name="DB")
+    api = ServiceFactory(slug="api", name="API", parent=db)
     for service in (db, api):
         Service.objects.filter(pk=service.pk).update(status="down")
         ServiceFlip.objects.create(service=service, at=at(0), old_status="up", new_status="down")
@@ -126,10 +127,10 @@ def test_a_child_is_held_while_its_parent_is_down_and_released_after(receiver: R
 
 
 def test_silence_matchers_service_tag_and_severity() -> None:
-    tagged = make_service("web")
+    tagged = ServiceFactory(slug="web")
     tag = Tag.objects.create(name="frontend")
     tagged.tags.add(tag)
-    plain = make_service("api")
+    plain = ServiceFactory(slug="api")
     Silence.objects.create(tag=tag, severity="warning", starts_at=at(-1), ends_at=at(60), reason="noisy")
     holds = Holds.load(at(0))
     warn_web = raise_alert("a", summary="a", source="x", severity="warning", service=tagged)

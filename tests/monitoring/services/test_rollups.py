@@ -13,7 +13,7 @@ from monitoring.models import CheckResult, CheckRollup
 from monitoring.services.choices import Resolution
 from monitoring.services.histogram import bucket_index, exact_quantile
 from monitoring.services.rollups import prune, rollup, window_stats
-from tests.monitoring.service_factories import add_results, make_service
+from tests.monitoring.services.factories import ServiceFactory, add_results
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 10, 12, 30, 20, tzinfo=dt.UTC)
@@ -29,7 +29,7 @@ def _rows(resolution: str) -> list[tuple[Any, ...]]:
 
 def test_window_percentiles_match_exact_percentiles_of_the_raw_data_within_a_bucket() -> None:
     rng = random.Random(7)
-    service = make_service("api")
+    service = ServiceFactory(slug="api")
     latencies: list[float | None] = []
     for _ in range(6 * 60):  # six hours, one result a minute, a long tail and some failures
         roll = rng.random()
@@ -51,7 +51,7 @@ def test_window_percentiles_match_exact_percentiles_of_the_raw_data_within_a_buc
 
 
 def test_rollup_builds_every_resolution_and_is_idempotent() -> None:
-    a, b = make_service("a"), make_service("b")
+    a, b = ServiceFactory(slug="a"), ServiceFactory(slug="b")
     add_results(a, [50.0, 60.0, None, 2500.0], start=NOW - dt.timedelta(minutes=90), step=dt.timedelta(minutes=30))
     add_results(b, [10.0] * 5, start=NOW - dt.timedelta(minutes=5))
     CheckResult.objects.filter(service=a, latency_ms=2500.0).update(degraded=True)
@@ -71,7 +71,7 @@ def test_rollup_builds_every_resolution_and_is_idempotent() -> None:
 
 
 def test_results_written_late_are_rolled_into_their_minute() -> None:
-    service = make_service("api")
+    service = ServiceFactory(slug="api")
     add_results(service, [100.0], start=NOW - dt.timedelta(minutes=1))
     with time_machine.travel(NOW, tick=False):
         rollup()
@@ -88,7 +88,7 @@ def test_results_written_late_are_rolled_into_their_minute() -> None:
 
 def test_prune_keeps_raw_for_the_retention_and_rollups_for_400_days(settings: Any) -> None:
     settings.RAW_RETENTION_DAYS = 7
-    service = make_service("api")
+    service = ServiceFactory(slug="api")
     old_day = NOW - dt.timedelta(days=8)
     add_results(service, [20.0, 30.0], start=old_day)
     add_results(service, [40.0], start=NOW - dt.timedelta(minutes=3))
@@ -110,7 +110,7 @@ def test_prune_keeps_raw_for_the_retention_and_rollups_for_400_days(settings: An
 
 def test_prune_never_deletes_raw_results_that_were_not_rolled_up(settings: Any) -> None:
     settings.RAW_RETENTION_DAYS = 1
-    service = make_service("api")
+    service = ServiceFactory(slug="api")
     add_results(service, [20.0] * 3, start=NOW - dt.timedelta(days=3))
     with time_machine.travel(NOW, tick=False):
         assert prune()["raw"] == 0

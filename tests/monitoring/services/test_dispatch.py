@@ -12,14 +12,7 @@ from django.utils import timezone
 
 from monitoring.models import CheckResult, Service
 from monitoring.services.dispatch import claim_due, probe_now, run_due
-from tests.monitoring.http_targets import serve
-from tests.monitoring.service_factories import make_service
-
-
-@pytest.fixture
-def target() -> Any:
-    with serve() as server:
-        yield server
+from tests.monitoring.services.factories import ServiceFactory
 
 
 def _in_thread(barrier: threading.Barrier, results: list[Any]) -> None:
@@ -33,7 +26,9 @@ def _in_thread(barrier: threading.Barrier, results: list[Any]) -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("rounds", range(3))
 def test_two_dispatchers_on_one_due_service_probe_it_once(target: Any, rounds: int) -> None:
-    service = make_service("api", url=target.url("/slow?s=0.2"), next_due_at=timezone.now() - dt.timedelta(seconds=1))
+    service = ServiceFactory(
+        slug="api", url=target.url("/slow?s=0.2"), next_due_at=timezone.now() - dt.timedelta(seconds=1)
+    )
     barrier = threading.Barrier(2)
     reports: list[Any] = []
     threads = [threading.Thread(target=_in_thread, args=(barrier, reports)) for _ in range(2)]
@@ -48,7 +43,7 @@ def test_two_dispatchers_on_one_due_service_probe_it_once(target: Any, rounds: i
 
 @pytest.mark.django_db
 def test_a_claimed_service_is_not_claimed_again_until_its_claim_expires() -> None:
-    make_service("api", next_due_at=timezone.now() - dt.timedelta(seconds=5))
+    ServiceFactory(slug="api", next_due_at=timezone.now() - dt.timedelta(seconds=5))
     token, won = claim_due()
     assert [s.slug for s in won] == ["api"]
     assert claim_due()[1] == []
@@ -60,10 +55,12 @@ def test_a_claimed_service_is_not_claimed_again_until_its_claim_expires() -> Non
 @pytest.mark.django_db
 def test_probing_advances_each_row_on_its_own_schedule(target: Any) -> None:
     due = timezone.now() - dt.timedelta(seconds=1)
-    fast = make_service("fast", url=target.url("/health"), interval_seconds=10, next_due_at=due)
-    slow = make_service("slow", url=target.url("/health"), interval_seconds=300, next_due_at=due)
-    paused = make_service("paused", url=target.url("/health"), enabled=False, next_due_at=due)
-    future = make_service("later", url=target.url("/health"), next_due_at=timezone.now() + dt.timedelta(minutes=1))
+    fast = ServiceFactory(slug="fast", url=target.url("/health"), interval_seconds=10, next_due_at=due)
+    slow = ServiceFactory(slug="slow", url=target.url("/health"), interval_seconds=300, next_due_at=due)
+    paused = ServiceFactory(slug="paused", url=target.url("/health"), enabled=False, next_due_at=due)
+    future = ServiceFactory(
+        slug="later", url=target.url("/health"), next_due_at=timezone.now() + dt.timedelta(minutes=1)
+    )
     report = run_due()
     assert report.probed == 2 and report.failed == 0
     fast.refresh_from_db(), slow.refresh_from_db(), paused.refresh_from_db(), future.refresh_from_db()
@@ -76,7 +73,7 @@ def test_probing_advances_each_row_on_its_own_schedule(target: Any) -> None:
 
 @pytest.mark.django_db
 def test_probe_now_skips_a_service_a_worker_is_probing(target: Any) -> None:
-    service = make_service("api", url=target.url("/health"))
+    service = ServiceFactory(slug="api", url=target.url("/health"))
     Service.objects.filter(pk=service.pk).update(
         claim_token="worker", claimed_until=timezone.now() + dt.timedelta(minutes=1)
     )
@@ -90,7 +87,7 @@ def test_beat_tasks_dispatch_roll_up_and_prune(target: Any) -> None:
     from monitoring.services import tasks
     from opsportal.schedule import declared
 
-    make_service("api", url=target.url("/health"), next_due_at=timezone.now() - dt.timedelta(seconds=1))
+    ServiceFactory(slug="api", url=target.url("/health"), next_due_at=timezone.now() - dt.timedelta(seconds=1))
     assert tasks.dispatch_due_probes()["probed"] == 1
     assert tasks.rollup_history()["minutes"] == 1
     assert tasks.prune_history() == {"raw": 0, "minute_rollups": 0, "hour_day_rollups": 0}

@@ -17,9 +17,11 @@ from monitoring.services.charts import (
     uptime_thresholds,
 )
 from monitoring.services.thresholds import Thresholds
+from tests.monitoring.metrics.factories import ensure_runbook_metrics
 
 
 def test_uptime_cells_follow_the_runbook_thresholds() -> None:
+    ensure_runbook_metrics()
     limits = uptime_thresholds()
     assert limits == Thresholds(target=99.9, alert=99.0, higher_is_worse=False)  # the runbook's uptime row
     assert Cell("a", 1000, 0, limits).css == "cell-up"  # target 99.9% met
@@ -30,6 +32,7 @@ def test_uptime_cells_follow_the_runbook_thresholds() -> None:
 
 def test_an_edited_uptime_threshold_recolours_cells_and_strips() -> None:
     """Colours read the Metric row: once an admin moves the alert line, bars agree with what alerts."""
+    ensure_runbook_metrics()
     Metric.objects.filter(key="uptime").update(alert_threshold=99.6)
     limits = uptime_thresholds()
     assert Cell("b", 1000, 5, limits).css == "cell-down"  # 99.5% is now past the alert line

@@ -11,9 +11,9 @@ from tests.role_matrix import API_READ, EDIT, READ, Route, on_success
 
 
 def _service(users: dict[str, Any]) -> dict[str, Any]:
-    from tests.monitoring.service_factories import make_service
+    from tests.monitoring.services.factories import ServiceFactory
 
-    return {"slug": make_service("api", url="http://127.0.0.1:9/health", timeout_seconds=1.0).slug}
+    return {"slug": ServiceFactory(slug="api", url="http://127.0.0.1:9/health", timeout_seconds=1.0).slug}
 
 
 def _new_service(users: dict[str, Any]) -> dict[str, Any]:

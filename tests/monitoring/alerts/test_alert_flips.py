@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from monitoring.alerts.alerting import check_certificates, end_flapping, process_flips
 from monitoring.models import Alert, Service, ServiceFlip
-from tests.monitoring.alert_fixtures import make_service
+from tests.monitoring.services.factories import ServiceFactory
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -31,7 +31,7 @@ def open_alerts() -> dict[str, Alert]:
 
 @pytest.mark.django_db
 def test_down_raises_a_critical_alert_with_the_runbook_and_up_resolves_it() -> None:
-    api = make_service("api", name="API")
+    api = ServiceFactory(slug="api", name="API")
     flip(api, "down", 0, reason="HTTP 503")
     assert process_flips(now=T0) == 1
     alert = open_alerts()["service:api:down"]
@@ -48,7 +48,7 @@ def test_down_raises_a_critical_alert_with_the_runbook_and_up_resolves_it() -> N
 @pytest.mark.django_db
 def test_flapping_raises_one_alert_instead_of_many(settings: Any) -> None:
     settings.ALERT_FLAP_FLIPS, settings.ALERT_FLAP_MINUTES = 4, 10
-    api = make_service("api", name="API")
+    api = ServiceFactory(slug="api", name="API")
     statuses = ["down", "up"] * 5
     for n, status in enumerate(statuses):
         flip(api, status, n, old="up" if status == "down" else "down")
@@ -71,7 +71,7 @@ def test_flapping_raises_one_alert_instead_of_many(settings: Any) -> None:
 @pytest.mark.django_db
 def test_flapping_does_not_end_while_flips_continue(settings: Any) -> None:
     settings.ALERT_FLAP_FLIPS, settings.ALERT_FLAP_MINUTES = 2, 10
-    api = make_service("api")
+    api = ServiceFactory(slug="api")
     for n, status in enumerate(["down", "up", "down", "up"]):
         flip(api, status, n)
     process_flips(now=T0)
@@ -82,7 +82,7 @@ def test_flapping_does_not_end_while_flips_continue(settings: Any) -> None:
 
 @pytest.mark.django_db
 def test_certificate_expiry_warns_then_alerts_then_resolves_on_renewal() -> None:
-    web = make_service("web", name="Web", cert_warn_days=14, cert_alert_days=7)
+    web = ServiceFactory(slug="web", name="Web", cert_warn_days=14, cert_alert_days=7)
     Service.objects.filter(pk=web.pk).update(cert_expires_at=T0 + dt.timedelta(days=20))
     assert check_certificates(now=T0) == 0 and not open_alerts()
     Service.objects.filter(pk=web.pk).update(cert_expires_at=T0 + dt.timedelta(days=10, hours=1))
@@ -100,7 +100,7 @@ def test_certificate_expiry_warns_then_alerts_then_resolves_on_renewal() -> None
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_process_each_flip_once() -> None:
-    services = [make_service(f"svc{n}") for n in range(10)]
+    services = [ServiceFactory(slug=f"svc{n}") for n in range(10)]
     for s in services:
         flip(s, "down", 0)
     counts: list[int] = []

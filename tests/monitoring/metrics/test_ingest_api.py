@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from monitoring.metrics.evaluation import evaluate
 from monitoring.models import Alert, Deployment, MetricSample, MetricSeries
-from tests.monitoring.alert_fixtures import make_service
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def editor_token(token_for: Any) -> str:
 
 
 def test_a_good_batch_is_stored_and_moves_the_latest_values(editor_token: str) -> None:
-    make_service("api")
+    ServiceFactory(slug="api")
     with time_machine.travel(T0, tick=False):
         response = post(
             "monitoring:api_ingest_metrics",
@@ -53,7 +53,7 @@ def test_a_good_batch_is_stored_and_moves_the_latest_values(editor_token: str) -
 
 
 def test_a_bad_batch_is_rejected_whole_with_every_error_listed(editor_token: str) -> None:
-    make_service("api")
+    ServiceFactory(slug="api")
     with time_machine.travel(T0, tick=False):
         response = post(
             "monitoring:api_ingest_metrics",
@@ -122,7 +122,7 @@ def test_ingest_needs_a_token_with_the_ingest_permission(token_for: Any) -> None
 
 
 def test_pushed_values_are_evaluated_into_alerts(editor_token: str) -> None:
-    make_service("api", name="API")
+    ServiceFactory(slug="api", name="API")
     with time_machine.travel(T0, tick=False):
         post("monitoring:api_ingest_metrics", [{"metric": "error_rate", "service": "api", "value": 3.5}], editor_token)
         evaluate(compute=False)
@@ -134,7 +134,7 @@ def test_pushed_values_are_evaluated_into_alerts(editor_token: str) -> None:
 
 
 def test_a_failed_deployment_raises_an_alert_and_a_good_one_resolves_it(editor_token: str) -> None:
-    make_service("api", name="API")
+    ServiceFactory(slug="api", name="API")
     response = post(
         "monitoring:api_ingest_deployments", {"service": "api", "version": "v2.3.1", "status": "failed"}, editor_token
     )

@@ -15,9 +15,9 @@ from django.urls import reverse
 from monitoring.models import CheckResult, Service, ServiceFlip
 from monitoring.services.choices import ServiceStatus
 from opsportal.models import AuditRecord
-from tests.monitoring.http_targets import serve
-from tests.monitoring.routes_services import _new_service
-from tests.monitoring.service_factories import make_service
+from tests.monitoring.services.factories import ServiceFactory
+from tests.monitoring.services.http_targets import serve
+from tests.monitoring.services.routes import _new_service
 
 pytestmark = pytest.mark.django_db
 
@@ -77,8 +77,8 @@ def test_secret_values_from_the_environment_never_appear_on_pages_or_api(
 ) -> None:
     monkeypatch.setenv("API_HEALTH_TOKEN", "Bearer top-secret-value")
     with serve() as target:
-        service = make_service(
-            "api", url=target.url("/echo-headers"), secret_headers={"Authorization": "API_HEALTH_TOKEN"}
+        service = ServiceFactory(
+            slug="api", url=target.url("/echo-headers"), secret_headers={"Authorization": "API_HEALTH_TOKEN"}
         )
         client = client_for("editor")
         client.post(reverse("monitoring:service_probe", args=["api"]))
@@ -99,7 +99,7 @@ def test_secret_values_from_the_environment_never_appear_on_pages_or_api(
 
 def test_probe_now_records_a_result_and_an_audit_record(client_for: Callable[[str], Client], users: Any) -> None:
     with serve() as target:
-        make_service("api", url=target.url("/status/503"), fail_threshold=1)
+        ServiceFactory(slug="api", url=target.url("/status/503"), fail_threshold=1)
         response = client_for("editor").post(reverse("monitoring:service_probe", args=["api"]), follow=True)
     assert "Probed Api: failed, HTTP 503" in response.content.decode()
     assert CheckResult.objects.get().error == "HTTP 503, expected 200-299"
@@ -118,12 +118,12 @@ def test_probe_now_on_a_hanging_target_waits_a_bounded_time_then_hands_over(
 
     monkeypatch.setattr(service_views, "PROBE_NOW_WAIT_SECONDS", 0.5)
     with serve() as target:
-        service = make_service(
-            "api",
+        service = ServiceFactory(
+            slug="api",
             url=target.url("/hang"),
             timeout_seconds=30.0,
             interval_seconds=300,
-            next_due_at=timezone.now() + dt.timedelta(minutes=4),  # not due: only the button probes it
+            next_due_at=timezone.now() + dt.timedelta(minutes=4),
         )
         response = client_for("editor").post(reverse("monitoring:service_probe", args=["api"]), follow=True)
     assert "Api did not answer within 0.5 s. The probe worker runs it next, with its full 30 s timeout" in (
@@ -138,7 +138,7 @@ def test_probe_now_on_a_hanging_target_waits_a_bounded_time_then_hands_over(
 
 
 def test_editing_config_never_overwrites_state_written_by_a_probe(client_for: Callable[[str], Client]) -> None:
-    service = make_service("api", kind="frontend", url="http://127.0.0.1:9/", timeout_seconds=5.0)
+    service = ServiceFactory(slug="api", kind="frontend", url="http://127.0.0.1:9/", timeout_seconds=5.0)
     client = client_for("editor")
     page = client.get(reverse("monitoring:service_edit", args=["api"]))
     assert page.status_code == 200
@@ -155,7 +155,7 @@ def test_editing_config_never_overwrites_state_written_by_a_probe(client_for: Ca
 
 
 def test_disabling_a_service_pauses_it_with_a_flip(client_for: Callable[[str], Client]) -> None:
-    make_service("api", status=ServiceStatus.UP)
+    ServiceFactory(slug="api", status=ServiceStatus.UP)
     data = form_data(name="API", slug="api")
     data.pop("enabled")
     client_for("editor").post(reverse("monitoring:service_edit", args=["api"]), data)
@@ -164,7 +164,7 @@ def test_disabling_a_service_pauses_it_with_a_flip(client_for: Callable[[str], C
 
 
 def test_delete_removes_history_and_is_audited(client_for: Callable[[str], Client]) -> None:
-    service = make_service("api")
+    service = ServiceFactory(slug="api")
     CheckResult.objects.create(service=service, at=service.created_at, ok=True, latency_ms=3.0)
     response = client_for("editor").post(reverse("monitoring:service_delete", args=["api"]))
     assert response.status_code == 302
@@ -173,8 +173,10 @@ def test_delete_removes_history_and_is_audited(client_for: Callable[[str], Clien
 
 
 def test_export_then_import_is_idempotent_by_slug(client_for: Callable[[str], Client]) -> None:
-    parent = make_service("api", tags=["backend"], expect_json_path="status", expect_json_value="healthy")
-    make_service("agents", parent=parent, tags=["ai", "backend"], secret_headers={"Authorization": "AGENT_TOKEN"})
+    parent = ServiceFactory(slug="api", tags=["backend"], expect_json_path="status", expect_json_value="healthy")
+    ServiceFactory(
+        slug="agents", parent=parent, tags=["ai", "backend"], secret_headers={"Authorization": "AGENT_TOKEN"}
+    )
     client = client_for("editor")
     exported = client.get(reverse("monitoring:services_export"))
     assert exported["Content-Disposition"].startswith('attachment; filename="services-')
@@ -201,7 +203,7 @@ def test_export_then_import_is_idempotent_by_slug(client_for: Callable[[str], Cl
 
 
 def test_a_bad_import_changes_nothing_and_lists_every_error(client_for: Callable[[str], Client]) -> None:
-    make_service("api", interval_seconds=60)
+    ServiceFactory(slug="api", interval_seconds=60)
     payload = {
         "services": [
             {"slug": "api", "interval_seconds": 15},
@@ -228,7 +230,7 @@ def test_a_bad_import_changes_nothing_and_lists_every_error(client_for: Callable
 
 
 def test_viewers_see_no_edit_or_probe_buttons(client_for: Callable[[str], Client]) -> None:
-    make_service("api")
+    ServiceFactory(slug="api")
     viewer_page = client_for("viewer").get(reverse("monitoring:service", args=["api"])).content.decode()
     editor_page = client_for("editor").get(reverse("monitoring:service", args=["api"])).content.decode()
     assert 'data-testid="probe-now"' not in viewer_page and "/edit/" not in viewer_page

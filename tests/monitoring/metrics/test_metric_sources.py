@@ -14,7 +14,7 @@ from monitoring.metrics.host_metrics import collect_and_store, collect_host
 from monitoring.models import Alert, CheckResult, MetricSeries
 from monitoring.services import rollups
 from monitoring.services.histogram import exact_quantile
-from tests.monitoring.alert_fixtures import make_service
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def results(service: Any, latencies: list[float], failures: int, start: dt.datet
 
 
 def test_p95_error_rate_and_uptime_from_the_rollups() -> None:
-    api, web = make_service("api", name="API"), make_service("web", name="Web")
+    api, web = ServiceFactory(slug="api", name="API"), ServiceFactory(slug="web", name="Web")
     api_latencies = [100.0 + i for i in range(95)] + [3000.0] * 5
     web_latencies = [40.0] * 100
     results(api, api_latencies, failures=3, start=T0 - dt.timedelta(minutes=10))
@@ -61,7 +61,7 @@ def test_p95_error_rate_and_uptime_from_the_rollups() -> None:
 
 
 def test_uptime_over_30_days_reads_hour_rows() -> None:
-    api = make_service("api", name="API")
+    api = ServiceFactory(slug="api", name="API")
     results(api, [50.0] * 20, failures=0, start=T0 - dt.timedelta(days=3))
     results(api, [50.0] * 18, failures=2, start=T0 - dt.timedelta(minutes=20))
     with time_machine.travel(T0, tick=False):
@@ -89,7 +89,7 @@ def test_host_collector_reports_memory_disk_and_database_connections(settings: A
 
 def test_too_few_checks_give_no_value(settings: Any) -> None:
     settings.PROBE_METRIC_MIN_CHECKS = 10
-    api = make_service("api", name="API")
+    api = ServiceFactory(slug="api", name="API")
     results(api, [50.0] * 4, failures=1, start=T0 - dt.timedelta(minutes=3))
     with time_machine.travel(T0, tick=False):
         rollups.rollup()

@@ -24,7 +24,9 @@ from monitoring.alerts import apprise_io, notify
 from monitoring.alerts.alerting import acknowledge
 from monitoring.alerts.public import raise_alert, resolve_alert
 from monitoring.models import AlertEvent, Notification, NotificationAttempt, NotificationChannel
-from tests.monitoring.alert_fixtures import Receiver, apprise_channel, free_port, make_service, receiver_fixture  # noqa: F401
+from tests.monitoring.alerts.factories import NotificationChannelFactory
+from tests.monitoring.receiver import Receiver, free_port
+from tests.monitoring.services.factories import ServiceFactory
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -40,7 +42,10 @@ def notified_events(channel: NotificationChannel) -> list[int]:
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_deliver_each_event_exactly_once(receiver: Receiver, settings: Any) -> None:
     settings.NOTIFY_GROUP_MAX = 3  # several messages per channel per pass, so the workers really compete
-    channels = [apprise_channel("ops-a", receiver.url("a")), apprise_channel("ops-b", receiver.url("b"))]
+    channels = [
+        NotificationChannelFactory(name="ops-a", url=receiver.url("a")),
+        NotificationChannelFactory(name="ops-b", url=receiver.url("b")),
+    ]
     alerts = [raise_alert(f"service:s{n}:down", summary=f"S{n} is down", source="monitoring") for n in range(12)]
     for alert in alerts[:4]:
         resolve_alert(alert.dedup_key, note="recovered")  # resolved before anyone was told: nothing to send
@@ -91,7 +96,7 @@ def test_two_workers_deliver_each_event_exactly_once(receiver: Receiver, setting
 def test_a_delivery_made_while_the_receiver_is_down_arrives_when_it_is_back(settings: Any) -> None:
     settings.NOTIFY_BACKOFF_SECONDS = 0.2
     port = free_port()
-    channel = apprise_channel("ops", f"json://127.0.0.1:{port}/hook")
+    channel = NotificationChannelFactory(name="ops", url=f"json://127.0.0.1:{port}/hook")
     alert = raise_alert("service:api:down", summary="API is down", source="monitoring")
     notify.run_once()
     n = Notification.objects.get(channel=channel)
@@ -122,7 +127,7 @@ def test_retry_after_is_honoured(receiver: Receiver, header: str) -> None:
     with time_machine.travel(T0, tick=False):
         value = "120" if header == "120" else "Mon, 02 Mar 2026 09:02:00 GMT"
         receiver.responses.append((429, {"Retry-After": value}))
-        channel = apprise_channel("ops", receiver.url())
+        channel = NotificationChannelFactory(name="ops", url=receiver.url())
         raise_alert("service:api:down", summary="API is down", source="monitoring")
         notify.run_once()
         n = Notification.objects.get(channel=channel)
@@ -143,7 +148,7 @@ def test_retry_after_is_honoured(receiver: Receiver, header: str) -> None:
 def test_backoff_doubles_and_then_gives_up(receiver: Receiver, settings: Any) -> None:
     settings.NOTIFY_BACKOFF_SECONDS, settings.NOTIFY_MAX_ATTEMPTS = 10, 3
     receiver.responses += [(500, {})] * 3
-    channel = apprise_channel("ops", receiver.url())
+    channel = NotificationChannelFactory(name="ops", url=receiver.url())
     with time_machine.travel(T0, tick=False):
         raise_alert("service:api:down", summary="API is down", source="monitoring")
         notify.run_once()
@@ -162,8 +167,8 @@ def test_backoff_doubles_and_then_gives_up(receiver: Receiver, settings: Any) ->
 
 @pytest.mark.django_db
 def test_repeat_while_unacknowledged_and_escalation(receiver: Receiver, users: dict[str, Any]) -> None:
-    primary = apprise_channel("primary", receiver.url("primary"), repeat_minutes=30)
-    boss = apprise_channel("boss", receiver.url("boss"), escalate_after_minutes=15)
+    primary = NotificationChannelFactory(name="primary", url=receiver.url("primary"), repeat_minutes=30)
+    boss = NotificationChannelFactory(name="boss", url=receiver.url("boss"), escalate_after_minutes=15)
 
     def at(minutes: int) -> None:
         with time_machine.travel(T0 + dt.timedelta(minutes=minutes), tick=False):
@@ -196,13 +201,13 @@ def test_repeat_while_unacknowledged_and_escalation(receiver: Receiver, users: d
 def test_channel_filters_by_severity_service_and_tag(receiver: Receiver) -> None:
     from monitoring.models import Tag
 
-    api, web = make_service("api"), make_service("web")
+    api, web = ServiceFactory(slug="api"), ServiceFactory(slug="web")
     db_tag = Tag.objects.create(name="tier-1")
     web.tags.add(db_tag)
-    critical_only = apprise_channel("pager", receiver.url("pager"), min_severity="critical")
-    api_only = apprise_channel("api-team", receiver.url("api-team"))
+    critical_only = NotificationChannelFactory(name="pager", url=receiver.url("pager"), min_severity="critical")
+    api_only = NotificationChannelFactory(name="api-team", url=receiver.url("api-team"))
     api_only.services.add(api)
-    tier1 = apprise_channel("tier1", receiver.url("tier1"))
+    tier1 = NotificationChannelFactory(name="tier1", url=receiver.url("tier1"))
     tier1.tags.add(db_tag)
     raise_alert("service:api:down", summary="API down", source="monitoring", service=api)
     raise_alert("metric:x:web", summary="Web slow", source="metrics", severity="warning", service=web)
@@ -235,9 +240,9 @@ def test_masked_url_hides_tokens_and_paths() -> None:
 
 @pytest.mark.django_db
 def test_send_test_records_the_outcome(receiver: Receiver) -> None:
-    good = apprise_channel("good", receiver.url())
+    good = NotificationChannelFactory(name="good", url=receiver.url())
     assert notify.send_test(good).ok
-    bad = apprise_channel("bad", f"json://127.0.0.1:{free_port()}/x")
+    bad = NotificationChannelFactory(name="bad", url=f"json://127.0.0.1:{free_port()}/x")
     result = notify.send_test(bad)
     assert not result.ok and "could not connect" in result.error
     bad.refresh_from_db()
@@ -258,8 +263,8 @@ def test_channel_urls_never_reach_a_log_line_or_attempt_row(
             with pytest.raises(ValidationError):
                 apprise_io.validate_apprise_url(typo)
         secret_path = "ops:pw-5432@127.0.0.1:{port}/hook/path-secret-77?token=q-secret-88"
-        down = apprise_channel("down", "json://" + secret_path.format(port=free_port()))
-        refused = apprise_channel("refused", receiver.url("answer-secret-66"))
+        down = NotificationChannelFactory(name="down", url="json://" + secret_path.format(port=free_port()))
+        refused = NotificationChannelFactory(name="refused", url=receiver.url("answer-secret-66"))
         receiver.responses = [(500, {})] * 4
         for channel in (down, refused):
             assert not notify.send_test(channel).ok

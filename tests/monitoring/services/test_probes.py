@@ -10,7 +10,7 @@ import pytest
 
 from monitoring.services.choices import CheckType
 from monitoring.services.probes import ProbeSpec, sweep
-from tests.monitoring.http_targets import self_signed_context, serve
+from tests.monitoring.services.http_targets import self_signed_context, serve
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,7 @@ def test_secret_headers_are_sent_to_the_origin_only_and_never_shown(target: Any)
 
 def test_secret_header_is_not_forwarded_to_another_origin_on_redirect() -> None:
     with serve() as first, serve() as second:
-        from tests.monitoring.http_targets import TargetHandler
+        from tests.monitoring.services.http_targets import TargetHandler
 
         class Redirecting(TargetHandler):
             def do_GET(self) -> None:

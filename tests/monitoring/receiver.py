@@ -1,7 +1,4 @@
-"""Fixtures and helpers for the metrics and alerts tests: services, channels and a real HTTP receiver.
-
-Import ``receiver_fixture`` into a test module to get the ``receiver`` fixture.
-"""
+"""A real HTTP receiver on loopback that records the notifications channels send it (alerts and metrics tests)."""
 
 from __future__ import annotations
 
@@ -10,28 +7,11 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import pytest
-
-from monitoring.models import NotificationChannel, Service
-
 REF = re.compile(r"ref: alert=(\d+) event=(\d+)")
-
-
-def make_service(slug: str, **fields: Any) -> Service:
-    defaults = {"name": slug.replace("-", " ").title(), "url": f"http://127.0.0.1:9/{slug}"}
-    defaults.update(fields)
-    return Service.objects.create(slug=slug, **defaults)
-
-
-def apprise_channel(name: str, url: str, **fields: Any) -> NotificationChannel:
-    from monitoring.alerts.apprise_io import mask_url
-
-    return NotificationChannel.objects.create(name=name, kind="apprise", url=url, url_masked=mask_url(url), **fields)
 
 
 @dataclass
@@ -104,24 +84,7 @@ class Receiver:
             time.sleep(0.02)
 
 
-def ensure_runbook_metrics() -> None:
-    """Reload the metric catalog: a transactional test that ran earlier may have flushed the tables."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("monitoring.migrations.0003_runbook_metrics").load(apps, None)
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(name="receiver")
-def receiver_fixture() -> Iterator[Receiver]:
-    """A started Receiver, stopped after the test (import ``receiver_fixture`` to use ``receiver``)."""
-    r = Receiver().start()
-    yield r
-    r.stop()

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from monitoring.services.choices import ServiceStatus
 from monitoring.services.rollups import rollup
-from tests.monitoring.service_factories import add_results, make_service
+from tests.monitoring.services.factories import ServiceFactory, add_results
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 4, 2, 10, 15, tzinfo=dt.UTC)
@@ -21,9 +21,9 @@ NOW = dt.datetime(2026, 4, 2, 10, 15, tzinfo=dt.UTC)
 
 def test_list_shows_state_last_result_and_window_figures(token_for: Callable[..., str], settings: Any) -> None:
     settings.API_PAGE_SIZE = 2
-    api = make_service("api", status=ServiceStatus.UP, tags=["backend"])
-    make_service("frontend", kind="frontend", status=ServiceStatus.DOWN)
-    make_service("worker", kind="worker", enabled=False, status=ServiceStatus.PAUSED)
+    api = ServiceFactory(slug="api", status=ServiceStatus.UP, tags=["backend"])
+    ServiceFactory(slug="frontend", kind="frontend", status=ServiceStatus.DOWN)
+    ServiceFactory(slug="worker", kind="worker", enabled=False, status=ServiceStatus.PAUSED)
     add_results(api, [100.0, 200.0, None, 300.0], start=NOW - dt.timedelta(hours=2), step=dt.timedelta(minutes=20))
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token_for('viewer')}")
     with time_machine.travel(NOW, tick=False):
@@ -49,9 +49,9 @@ def test_list_shows_state_last_result_and_window_figures(token_for: Callable[...
     ],
 )
 def test_list_filters(query: str, slugs: list[str], client_for: Callable[[str], Client]) -> None:
-    make_service("api", status=ServiceStatus.UP, tags=["backend"])
-    make_service("frontend", kind="frontend", status=ServiceStatus.DOWN)
-    make_service("worker", kind="worker", enabled=False, status=ServiceStatus.PAUSED)
+    ServiceFactory(slug="api", status=ServiceStatus.UP, tags=["backend"])
+    ServiceFactory(slug="frontend", kind="frontend", status=ServiceStatus.DOWN)
+    ServiceFactory(slug="worker", kind="worker", enabled=False, status=ServiceStatus.PAUSED)
     body = client_for("viewer").get(reverse("monitoring:api_services") + query).json()
     assert [s["slug"] for s in body["results"]] == slugs
 
@@ -63,8 +63,11 @@ def test_list_rejects_bad_parameters(query: str, client_for: Callable[[str], Cli
 
 
 def test_detail_has_config_without_secret_values_and_four_windows(client_for: Callable[[str], Client]) -> None:
-    make_service(
-        "api", secret_headers={"Authorization": "API_TOKEN"}, expect_json_path="status", expect_json_value="healthy"
+    ServiceFactory(
+        slug="api",
+        secret_headers={"Authorization": "API_TOKEN"},
+        expect_json_path="status",
+        expect_json_value="healthy",
     )
     body = client_for("viewer").get(reverse("monitoring:api_service", args=["api"])).json()
     assert set(body["windows"]) == {"24h", "7d", "30d", "90d"}
@@ -76,7 +79,7 @@ def test_detail_has_config_without_secret_values_and_four_windows(client_for: Ca
 
 def test_results_since_are_paged_with_a_cursor(client_for: Callable[[str], Client], settings: Any) -> None:
     settings.API_PAGE_SIZE = 50
-    service = make_service("api")
+    service = ServiceFactory(slug="api")
     add_results(service, [float(i) for i in range(1, 11)], start=NOW - dt.timedelta(minutes=10))
     client = client_for("viewer")
     url = reverse("monitoring:api_service_results", args=["api"])
@@ -104,7 +107,7 @@ def test_results_since_are_paged_with_a_cursor(client_for: Callable[[str], Clien
 def test_results_reject_bad_parameters(
     params: dict[str, str], message: str, client_for: Callable[[str], Client]
 ) -> None:
-    make_service("api")
+    ServiceFactory(slug="api")
     response = client_for("viewer").get(reverse("monitoring:api_service_results", args=["api"]), params)
     assert response.status_code == 400
     assert response.json()["error"].startswith(message)

@@ -11,7 +11,7 @@ from monitoring.models import Service, ServiceFlip
 from monitoring.services.choices import ServiceStatus as S
 from monitoring.services.probes import ProbeOutcome
 from monitoring.services.state import Counters, next_status, pause, record_outcome, resume, sync_enabled
-from tests.monitoring.service_factories import make_service
+from tests.monitoring.services.factories import ServiceFactory
 
 T0 = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 
@@ -55,7 +55,7 @@ def test_unknown_service_takes_its_first_answer_but_waits_for_failures() -> None
 
 @pytest.mark.django_db
 def test_recorded_transitions_write_one_flip_each_with_reason_and_time() -> None:
-    service = make_service("api", fail_threshold=2, recover_threshold=2)
+    service = ServiceFactory(slug="api", fail_threshold=2, recover_threshold=2)
     kinds = ["ok", "fail", "fail", "fail", "ok", "ok", "ok"]
     with time_machine.travel(T0, tick=False) as clock:
         for kind in kinds:
@@ -77,7 +77,7 @@ def test_recorded_transitions_write_one_flip_each_with_reason_and_time() -> None
 
 @pytest.mark.django_db
 def test_a_stale_writer_loses_the_compare_and_set_and_no_second_flip_is_written() -> None:
-    service = make_service("api", fail_threshold=1)
+    service = ServiceFactory(slug="api", fail_threshold=1)
     stale = Service.objects.get(pk=service.pk)
     with time_machine.travel(T0, tick=False):
         assert record_outcome(service, outcome("fail", T0)) is not None
@@ -90,7 +90,7 @@ def test_a_stale_writer_loses_the_compare_and_set_and_no_second_flip_is_written(
 
 @pytest.mark.django_db
 def test_a_stale_copy_is_reread_and_applied_once() -> None:
-    service = make_service("api", fail_threshold=2)
+    service = ServiceFactory(slug="api", fail_threshold=2)
     stale = Service.objects.get(pk=service.pk)
     record_outcome(service, outcome("fail", T0))
     record_outcome(stale, outcome("fail", T0 + dt.timedelta(seconds=30)))  # re-reads, sees 1 failure, goes DOWN
@@ -99,7 +99,7 @@ def test_a_stale_copy_is_reread_and_applied_once() -> None:
 
 @pytest.mark.django_db
 def test_disable_pauses_and_enable_resumes_with_flips_and_drops_late_results() -> None:
-    service = make_service("api")
+    service = ServiceFactory(slug="api")
     record_outcome(service, outcome("ok"))
     Service.objects.filter(pk=service.pk).update(enabled=False)
     service.refresh_from_db()
@@ -118,7 +118,7 @@ def test_disable_pauses_and_enable_resumes_with_flips_and_drops_late_results() -
 @pytest.mark.django_db
 def test_saving_enabled_anywhere_pauses_and_resumes() -> None:
     """The Django admin or a shell saves the model directly: PAUSED still follows the flag."""
-    service = make_service("api", status=S.UP)
+    service = ServiceFactory(slug="api", status=S.UP)
     service.enabled = False
     service.save()
     assert Service.objects.get(pk=service.pk).status == S.PAUSED
