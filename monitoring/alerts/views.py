@@ -4,6 +4,7 @@ the list, secrets masked; admins add, edit, remove and test)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -142,30 +143,27 @@ def _refused(request: HttpRequest, alert: Alert, verb: str) -> None:
     messages.warning(request, f"Not {verb}: the alert is already {alert.state}{by}.")
 
 
-@console_view("monitoring.acknowledge_alert", methods=("POST",))
-def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+def _act(request: HttpRequest, pk: int, act: Callable[[Alert, Any, str], bool], verb: str) -> HttpResponse:
+    """Acknowledge or resolve with an optional note; say so when someone else got there first."""
     alert = get_object_or_404(Alert, pk=pk)
     form = NoteForm(request.POST)
     if not form.is_valid():
         messages.error(request, "The note is too long (2000 characters at most).")
-    elif acknowledge(alert, request.user, form.cleaned_data["note"]):
-        messages.success(request, "Alert acknowledged.")
+    elif act(alert, request.user, form.cleaned_data["note"]):
+        messages.success(request, f"Alert {verb}.")
     else:
-        _refused(request, alert, "acknowledged")
+        _refused(request, alert, verb)
     return redirect("monitoring:alert", pk=alert.pk)
+
+
+@console_view("monitoring.acknowledge_alert", methods=("POST",))
+def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, acknowledge, "acknowledged")
 
 
 @console_view("monitoring.resolve_alert", methods=("POST",))
 def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = get_object_or_404(Alert, pk=pk)
-    form = NoteForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "The note is too long (2000 characters at most).")
-    elif resolve(alert, request.user, form.cleaned_data["note"]):
-        messages.success(request, "Alert resolved.")
-    else:
-        _refused(request, alert, "resolved")
-    return redirect("monitoring:alert", pk=alert.pk)
+    return _act(request, pk, resolve, "resolved")
 
 
 @console_view("monitoring.comment_alert", methods=("POST",))
