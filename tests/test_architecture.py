@@ -26,12 +26,6 @@ APPS = ("opsportal", "monitoring", "backups", "maintenance")
 PARTS = ["monitoring.services", "monitoring.alerts", "monitoring.metrics", "monitoring.agents"]
 PUBLIC = {"monitoring.public", "monitoring.alerts.public"}
 
-# A cycle the backups lifecycle work (issue 8, item 3) removes; the test fails once it is gone,
-# so this entry cannot outlive it.
-KNOWN_CYCLES: set[frozenset[str]] = {
-    frozenset({"backups.dispatch", "backups.drills", "backups.runner", "backups.tasks"}),
-}
-
 
 def find_modules(root: Path, apps: Iterable[str]) -> dict[str, Path]:
     """Dotted module name -> file, for every .py under the apps (migrations and caches aside)."""
@@ -167,10 +161,7 @@ def test_no_import_cycle_between_modules(project: tuple[dict[str, Path], dict[st
     modules, graph = project
     packages = {m for m, p in modules.items() if p.name == "__init__.py"}
     found = cycles(graph, packages)
-    unexpected = [" <-> ".join(sorted(c)) for c in found if c not in KNOWN_CYCLES]
-    assert unexpected == []
-    gone = [" <-> ".join(sorted(c)) for c in KNOWN_CYCLES if c not in found]
-    assert gone == [], "this cycle is gone: remove it from KNOWN_CYCLES"
+    assert [" <-> ".join(sorted(c)) for c in found] == []
 
 
 def test_every_import_points_the_way_design_md_says(project: tuple[dict[str, Path], dict[str, set[str]]]) -> None:

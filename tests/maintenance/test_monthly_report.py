@@ -28,7 +28,7 @@ from maintenance.models import (
 from monitoring.models import Alert
 from monitoring.services.choices import Resolution
 from monitoring.services.rollups import Bucket
-from tests.monitoring.service_factories import make_service
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
@@ -49,7 +49,7 @@ def _rollup(service: Any, start: dt.datetime, ok_latencies: list[float], failure
 
 @pytest.fixture
 def october(tmp_path: Path, users: dict[str, Any]) -> None:
-    api, web = make_service("api"), make_service("web")
+    api, web = ServiceFactory(slug="api"), ServiceFactory(slug="web")
     # api: 3,000 probes in October, 1 failed; 90 % at 100 ms and 10 % at 800 ms -> p95 about 800 ms.
     _rollup(api, at(3), [100.0] * 900 + [800.0] * 99, 1)
     _rollup(api, at(10), [100.0] * 900 + [800.0] * 100, 0)

@@ -221,9 +221,9 @@ def test_the_portals_own_secrets_are_listed_by_name_and_age(
 
 
 def test_tls_certificates_come_from_monitoring_with_their_expiry(db: Any) -> None:
-    from tests.monitoring.service_factories import make_service
+    from tests.monitoring.services.factories import ServiceFactory
 
-    service = make_service("web", url="https://example.com/")
+    service = ServiceFactory(slug="web", url="https://example.com/")
     service.cert_expires_at = timezone.now() + dt.timedelta(days=10)
     service.save()
     sync_inventory()
