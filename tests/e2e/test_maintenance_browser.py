@@ -12,7 +12,7 @@ from maintenance.models import Incident, PeriodItem
 from maintenance.seed import ensure_content
 from monitoring.models import Alert
 from monitoring.public import raise_alert
-from tests.monitoring.alert_fixtures import make_service
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -74,7 +74,7 @@ def test_start_service_is_down_from_alert_and_finish_with_post_mortem(
     page: Any, live_server: Any, sign_in: Any, users: dict[str, Any]
 ) -> None:
     SHOTS.mkdir(exist_ok=True)
-    api = make_service("api", name="API")
+    api = ServiceFactory(slug="api", name="API")
     alert = raise_alert(
         "service:api:down", summary="API is down: HTTP 503", source="monitoring", service=api, runbook="Service Is Down"
     )

@@ -17,13 +17,13 @@ from monitoring.public import evidence, evidence_providers
 from monitoring.services.rollups import rollup
 from tests.conftest import PASSWORD
 from tests.maintenance.fixtures import daily_item, daily_period
-from tests.monitoring.alert_fixtures import make_service
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def probe_history(now: dt.datetime) -> None:
-    api, web = make_service("api", name="API"), make_service("web", name="Web")
+    api, web = ServiceFactory(slug="api", name="API"), ServiceFactory(slug="web", name="Web")
     rows = []
     for i in range(200):
         at = now - dt.timedelta(minutes=i * 5 + 1)
