@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.backups import helpers
+from tests.monitoring.metrics.factories import ensure_runbook_metrics
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,6 +20,7 @@ def shop(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path) -> Iter
     from backups import tasks
     from backups.models import Destination, Policy, Source
 
+    ensure_runbook_metrics()  # the age badge is coloured by the Backup Age metric row; a flush may have removed it
     name = helpers.create_source_database(blob_rows=10)
     monkeypatch.setenv("BAK_E2E_SOURCE_URL", helpers.db_url(name))
     settings.BACKUP_DRILL_PREFIX = helpers.PREFIX
