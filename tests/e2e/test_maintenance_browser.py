@@ -140,3 +140,27 @@ def test_start_service_is_down_from_alert_and_finish_with_post_mortem(
     assert incident.alert_id == alert.pk and incident.state == "closed"
     assert incident.postmortem.actions.get().owner == "eddie-editor"
     assert Alert.objects.get(pk=alert.pk).dedup_key == "service:api:down"
+
+
+def test_script_in_a_runbook_does_not_run_in_the_browser(
+    page: Any, live_server: Any, sign_in: Any, users: dict[str, Any]
+) -> None:
+    from maintenance.models import Runbook
+    from maintenance.runbooks import save_version
+
+    book = Runbook.objects.get(slug="service-is-down")
+    save_version(
+        book,
+        "<script>window.__owned = 1</script>\n\n"
+        '1. Check <img src=x onerror="window.__owned = 2"> status\n\n'
+        "2. [details](javascript:window.__owned=3)\n",
+        author=users["admin"],
+    )
+    sign_in(page, users["viewer"])
+    page.goto(f"{live_server.url}/maintenance/runbooks/{book.slug}/")
+    page.wait_for_load_state("networkidle")
+    body = page.get_by_test_id("runbook-body")
+    assert "<script>window.__owned = 1</script>" in body.inner_text()  # shown as text
+    assert body.get_by_role("link", name="details").count() == 0  # a javascript: link is not made a link
+    assert page.evaluate("window.__owned") is None
+    assert page.locator("[data-testid=runbook-body] img, [data-testid=runbook-body] script").count() == 0
