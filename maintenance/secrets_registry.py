@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from monitoring.public import evidence, raise_alert, resolve_alert
 from opsportal import audit
-from opsportal.models import ApiToken
+from opsportal.models import ApiToken, AuditRecord
 
 from .models import Rotation, RotationStep, Secret
 from .security_choices import ROTATION_STEPS, DueState, RotationState, SecretKind
@@ -122,7 +122,15 @@ def _upsert(
 
 
 def sync_inventory() -> dict[str, int]:
-    """List the portal's own secrets in the registry; returns how many of each kind are live."""
+    """List the portal's own secrets in the registry; returns how many of each kind are live.
+
+    Recorded in the audit log as the system's doing, also when an Admin's page view triggers it.
+    """
+    with audit.acting(None, AuditRecord.Channel.SYSTEM):
+        return _sync_inventory()
+
+
+def _sync_inventory() -> dict[str, int]:
     seen: set[str] = set()
     counts: Counter[str] = Counter()
     existing = {s.auto_key: s for s in Secret.objects.filter(auto_key__isnull=False) if s.auto_key}

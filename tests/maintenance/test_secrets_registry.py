@@ -250,3 +250,12 @@ def test_the_registry_page_takes_the_same_queries_for_3_or_30_tokens(users: dict
     for i in range(27):
         ApiToken.issue(users["editor"], f"u{i}", "Viewer")
     assert count() == few
+
+
+def test_listing_the_portals_secrets_is_audited_as_the_system_not_the_viewer(
+    users: dict[str, Any], client_for: Any
+) -> None:
+    ApiToken.issue(users["editor"], "ci", "Editor")
+    client_for("admin").get(reverse("maintenance:secrets"))
+    record = AuditRecord.objects.get(object_type="maintenance.secret", action="create")
+    assert record.actor_name == "" and record.channel == "system"

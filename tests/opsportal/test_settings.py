@@ -42,6 +42,8 @@ def _start(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedPro
         ("INGEST_MAX_BATCH", "lots"),
         ("DB_CARE_SLOW_MS", "0"),
         ("BACKUP_ZSTD_THREADS", "-1"),
+        ("SIGNIN_RETENTION_DAYS", "7"),
+        ("DB_CARE_STATEMENT_TIMEOUT_MS", "50"),
     ],
 )
 def test_malformed_value_names_the_variable(name: str, value: str, tmp_path: Path) -> None:
