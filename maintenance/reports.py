@@ -211,7 +211,13 @@ def _secrets_due(end: dt.datetime) -> list[dict[str, Any]]:
         state = secret.due_state(end)
         if state != DueState.OK:
             out.append(
-                {"name": secret.name, "kind": secret.get_kind_display(), "due_at": secret.due_at, "state": state}
+                {
+                    "name": secret.name,
+                    "kind": secret.get_kind_display(),
+                    "due_at": secret.due_at,
+                    "state": state,
+                    "state_label": DueState(state).label.lower(),
+                }
             )
     return sorted(out, key=lambda r: r["due_at"])
 

@@ -172,6 +172,9 @@ def test_page_csv_and_json_show_the_same_figures(october: None, client_for: Any,
     assert "99.967 %" in body and "66.7 %" in body and "-100.0 %" in body  # api uptime, api budget, web budget
     assert "1.5 min" in body and "15.0 min" in body  # MTTA 90 s, MTTR 900 s
     assert "5 good of 6" in body and "83.3 %" in body
+    assert "Overdue (Registered by hand): overdue, due 2026-09-29" in body
+    assert "Due soon (Registered by hand): due soon, due 2026-11-13" in body
+    assert "2 open at the end of the month: not rated 2." in body
     rows = list(
         csv.reader(
             io.StringIO(
