@@ -13,7 +13,15 @@ from monitoring.alerts.models import (
 )
 from monitoring.metrics.models import Metric, MetricSample, MetricSeries
 from monitoring.services.choices import Resolution
-from monitoring.services.models import CheckResult, CheckRollup, Deployment, Service, ServiceFlip, Tag
+from monitoring.services.models import (
+    CheckResult,
+    CheckRollup,
+    Deployment,
+    HeartbeatPing,
+    Service,
+    ServiceFlip,
+    Tag,
+)
 
 __all__ = [
     "Alert",
@@ -21,6 +29,7 @@ __all__ = [
     "CheckResult",
     "CheckRollup",
     "Deployment",
+    "HeartbeatPing",
     "MaintenanceWindow",
     "Metric",
     "MetricSample",

@@ -48,4 +48,12 @@ class OpsPortalConfig(AppConfig):
                 description="Deletes scheduled-job records older than JOB_RUN_RETENTION_DAYS.",
             )
         )
+        declare(
+            DefaultEntry(
+                "portal: outbound heartbeat",
+                "opsportal.outbound_heartbeat",
+                every_seconds=60,
+                description="Pings HEARTBEAT_URL while the portal is healthy, so someone else notices when it is not.",
+            )
+        )
         post_migrate.connect(_after_last_migrate, dispatch_uid="opsportal-after-migrate")

@@ -133,6 +133,26 @@ CHECKS: dict[str, Callable[[], HealthResult]] = {
 }
 
 
+OUTBOUND_JOB_KIND = "outbound heartbeat"
+
+
+def last_outbound_heartbeat() -> dict[str, Any]:
+    """For /api/health: whether a URL is set, the last heartbeat sent, and the last attempt."""
+    info: dict[str, Any] = {"configured": bool(settings.HEARTBEAT_URL)}
+    if not info["configured"]:
+        return info
+    from .models import JobRun
+
+    runs = JobRun.objects.filter(kind=OUTBOUND_JOB_KIND).exclude(state=JobRun.State.RUNNING)
+    sent = runs.filter(state=JobRun.State.SUCCEEDED, stats__sent=True).order_by("-started_at").first()
+    attempt = runs.order_by("-started_at").first()
+    info["last_sent_at"] = sent.finished_at.isoformat() if sent and sent.finished_at else None
+    if attempt is not None:
+        info["last_attempt_at"] = attempt.started_at.isoformat()
+        info["last_result"] = attempt.summary or attempt.error
+    return info
+
+
 def run_checks() -> dict[str, Any]:
     results = {}
     for name, check in CHECKS.items():
@@ -142,8 +162,13 @@ def run_checks() -> dict[str, Any]:
             log.exception("health check %s crashed", name)
             results[name] = HealthResult(DEGRADED, "check failed unexpectedly")
     status = max((r.status for r in results.values()), key=_ORDER.__getitem__, default=HEALTHY)
+    try:
+        outbound = last_outbound_heartbeat()
+    except Exception:  # noqa: BLE001 - the database check reports the cause
+        outbound = {"configured": bool(settings.HEARTBEAT_URL)}
     return {
         "status": status,
         "timestamp": timezone.now().isoformat(),
+        "outbound_heartbeat": outbound,
         "checks": {name: {k: v for k, v in asdict(r).items() if v is not None} for name, r in results.items()},
     }

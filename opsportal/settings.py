@@ -261,6 +261,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 HEARTBEAT_STALE_SECONDS = conf.integer(
     "HEARTBEAT_STALE_SECONDS", 90, "A worker or beat not seen for this long makes /api/health degraded.", minimum=10
 )
+# The portal watched from outside: pinged every minute while the portal is healthy.
+HEARTBEAT_URL = conf.url(
+    "HEARTBEAT_URL",
+    None,
+    {"http", "https"},
+    "Pinged every minute while database, broker, worker and scheduler are healthy (e.g. a Healthchecks.io URL).",
+    secret=True,
+)
 DISK_PATHS = conf.string_list(
     "DISK_PATHS",
     [str(DATA_DIR)],

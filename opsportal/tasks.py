@@ -23,3 +23,11 @@ def prune_job_runs() -> int:
 
     signins.prune()
     return prune()
+
+
+@shared_task(name="opsportal.outbound_heartbeat", ignore_result=True)
+def outbound_heartbeat() -> dict[str, Any]:
+    """Every minute: ping HEARTBEAT_URL while the portal is healthy (see opsportal.outbound)."""
+    from .outbound import send
+
+    return send()

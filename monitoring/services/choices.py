@@ -1,4 +1,5 @@
-"""Choice sets of services: kind, check type, status, history resolution, deployment status."""
+"""Choice sets of services: kind, check type, status, history resolution, deployment status,
+heartbeat schedules and pings."""
 
 from __future__ import annotations
 
@@ -20,6 +21,22 @@ class CheckType(models.TextChoices):
     HTTP = "http", "HTTP(S)"
     TCP = "tcp", "TCP connect"
     POSTGRES = "postgres", "PostgreSQL (SELECT 1)"
+    HEARTBEAT = "heartbeat", "Heartbeat (the job pings the portal)"
+
+
+class HeartbeatSchedule(models.TextChoices):
+    """When a heartbeat check expects its next ping: every period, or at each cron time."""
+
+    PERIOD = "period", "Every period"
+    CRON = "cron", "Cron expression"
+
+
+class PingKind(models.TextChoices):
+    """What one ping of a heartbeat check reported."""
+
+    SUCCESS = "success", "Success"
+    START = "start", "Started"
+    FAIL = "fail", "Failure"
 
 
 class ServiceStatus(models.TextChoices):

@@ -14,3 +14,9 @@ DEMO_TARGET_URL = conf.Url(
     "Where seed_demo finds `manage.py demo_target`.",
     schemes={"http", "https"},
 )
+PING_RATE_LIMIT = conf.Int(
+    "PING_RATE_LIMIT",
+    120,
+    "Pings a minute one heartbeat check accepts; more get 429 (a job stuck in a retry loop).",
+    minimum=1,
+)

@@ -20,7 +20,8 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from monitoring.services.choices import ServiceStatus
+from monitoring.services import heartbeats
+from monitoring.services.choices import CheckType, ServiceStatus
 from monitoring.services.models import CheckResult, Service, ServiceFlip
 from monitoring.services.probes import SWEEP_GRACE_SECONDS, ProbeOutcome, ProbeSpec, sweep
 from monitoring.services.state import record_outcome
@@ -133,6 +134,14 @@ def probe_claimed(
     report = SweepReport(claimed=len(services))
     if not services:
         return report
+    heartbeats = [s for s in services if s.check_type == CheckType.HEARTBEAT]
+    if heartbeats:
+        _record_overdue(heartbeats, token, report, overdue=advance_schedule)
+        services = [s for s in services if s.check_type != CheckType.HEARTBEAT]
+        if not services:
+            release(token)
+            report.total_seconds = time.perf_counter() - started
+            return report
     specs = [ProbeSpec.from_service(s) for s in services]
     sweep_started = time.perf_counter()
     outcomes = sweep(specs, concurrency=concurrency, deadline=deadline)
@@ -178,6 +187,21 @@ def probe_claimed(
     if report.probed:
         log.info("probe sweep: %s", report.as_dict())
     return report
+
+
+def _record_overdue(services: list[Service], token: str, report: SweepReport, *, overdue: bool) -> None:
+    """Heartbeat services are not probed: claimed because their deadline passed, each is down
+    unless a ping came meanwhile. Asked to "probe now", there is nothing to ask them."""
+    now = timezone.now()
+    for service in services:
+        if not overdue:
+            report.skipped += 1
+            continue
+        flip = heartbeats.record_overdue(service, token, now)
+        report.probed += 1
+        report.failed += 1
+        if flip is not None:
+            report.flips.append(flip)
 
 
 def run_due(*, limit: int = DEFAULT_BATCH, concurrency: int | None = None) -> SweepReport:

@@ -50,7 +50,15 @@ CONFIG_FIELDS = [
     "host",
     "port",
     "dsn_env",
+    "heartbeat_schedule",
+    "heartbeat_period_seconds",
+    "heartbeat_cron",
+    "heartbeat_timezone",
+    "heartbeat_grace_seconds",
 ]
+
+
+HEARTBEAT_FIELDS = [name for name in CONFIG_FIELDS if name.startswith("heartbeat_")]
 
 
 class HeaderLinesField(forms.CharField):
@@ -124,6 +132,11 @@ class ServiceForm(forms.ModelForm):
             "cert_alert_days": "Certificate: alert days before expiry",
             "dsn_env": "Connection URL variable",
             "enabled": "Enabled (probed on schedule)",
+            "heartbeat_schedule": "Expect a ping",
+            "heartbeat_period_seconds": "Period (seconds)",
+            "heartbeat_cron": "Cron expression",
+            "heartbeat_timezone": "Cron time zone",
+            "heartbeat_grace_seconds": "Grace (seconds)",
         }
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
@@ -139,6 +152,8 @@ class ServiceForm(forms.ModelForm):
             parents = parents.exclude(pk=self.instance.pk)
             self.fields["tags_text"].initial = ", ".join(t.name for t in self.instance.tags.all())
         self.fields["parent"].queryset = parents
+        for name in HEARTBEAT_FIELDS:  # only a heartbeat check needs them; empty keeps the default
+            self.fields[name].required = False
 
     FIELDSETS = [
         ("Service", ["name", "slug", "kind", "environment", "tags_text", "parent", "description", "enabled"]),
@@ -166,11 +181,31 @@ class ServiceForm(forms.ModelForm):
             ],
         ),
         ("TCP and PostgreSQL checks", ["host", "port", "dsn_env"]),
+        (
+            "Heartbeat check (the job pings the portal)",
+            [
+                "heartbeat_schedule",
+                "heartbeat_period_seconds",
+                "heartbeat_cron",
+                "heartbeat_timezone",
+                "heartbeat_grace_seconds",
+            ],
+        ),
     ]
     WIDE = {"url", "description", "headers", "secret_headers"}
 
     def fieldsets(self) -> list[tuple[str, list[Any]]]:
         return [(legend, [self[name] for name in names]) for legend, names in self.FIELDSETS]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name in HEARTBEAT_FIELDS:
+            if data.get(name) in (None, "") and name in self.errors:
+                continue
+            if data.get(name) in (None, "") and name not in ("heartbeat_cron", "heartbeat_timezone"):
+                data[name] = Service._meta.get_field(name).default
+                setattr(self.instance, name, data[name])
+        return data
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data.get("slug") or slugify(self.cleaned_data.get("name") or self.data.get("name", ""))

@@ -4,6 +4,8 @@ minute/hour/day rollups), and the deployment events reported by CI."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,7 +13,15 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from monitoring.services.choices import CheckType, DeploymentStatus, Resolution, ServiceKind, ServiceStatus
+from monitoring.services.choices import (
+    CheckType,
+    DeploymentStatus,
+    HeartbeatSchedule,
+    PingKind,
+    Resolution,
+    ServiceKind,
+    ServiceStatus,
+)
 from monitoring.services.histogram import Histogram
 from monitoring.services.validators import (
     validate_env_name,
@@ -113,6 +123,29 @@ class Service(models.Model):
         validators=[validate_env_name],
         help_text="PostgreSQL checks: environment variable holding the connection URL.",
     )
+    # Heartbeat (push) checks: the job pings /ping/<ping_key>; late (no ping by the deadline) is down.
+    ping_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    heartbeat_schedule = models.CharField(
+        max_length=10, choices=HeartbeatSchedule.choices, default=HeartbeatSchedule.PERIOD
+    )
+    heartbeat_period_seconds = models.PositiveIntegerField(
+        default=86400,
+        validators=[MinValueValidator(60), MaxValueValidator(90 * 86400)],
+        help_text="Heartbeat checks: a ping is expected this often (86400 = daily).",
+    )
+    heartbeat_cron = models.CharField(
+        max_length=100, blank=True, help_text="Heartbeat checks: cron expression of the job, e.g. 0 2 * * *"
+    )
+    heartbeat_timezone = models.CharField(
+        max_length=64, blank=True, help_text="Time zone of the cron expression (empty: the portal's TIME_ZONE)."
+    )
+    heartbeat_grace_seconds = models.PositiveIntegerField(
+        default=3600,
+        validators=[MinValueValidator(60), MaxValueValidator(7 * 86400)],
+        help_text="Heartbeat checks: how late a ping may be before the check is down.",
+    )
+    last_ping_at = models.DateTimeField(null=True, blank=True)
+    last_start_at = models.DateTimeField(null=True, blank=True)
 
     # Current state
     status = models.CharField(
@@ -146,6 +179,20 @@ class Service(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if self.check_type == CheckType.HEARTBEAT and (
+            update_fields is None or any(f.startswith("heartbeat_") or f == "check_type" for f in update_fields)
+        ):
+            # The deadline follows the schedule as saved: from the last ping, or from now for a
+            # new check (a new check is not down before its first ping was due).
+            from monitoring.services.heartbeat_schedule import deadline_after
+
+            self.next_due_at = deadline_after(self, self.last_ping_at or timezone.now())
+            if update_fields is not None:
+                kwargs["update_fields"] = [*update_fields, "next_due_at"]
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         errors = {}
         if self.check_type == CheckType.HTTP and not self.url:
@@ -154,9 +201,18 @@ class Service(models.Model):
             errors["host"] = "A TCP check needs a host and a port."
         if self.check_type == CheckType.POSTGRES and not self.dsn_env:
             errors["dsn_env"] = "A PostgreSQL check needs the environment variable that holds its connection URL."
+        if self.check_type == CheckType.HEARTBEAT:
+            from monitoring.services.heartbeat_schedule import schedule_errors
+
+            errors.update(schedule_errors(self))
         if self.expect_json_value and not self.expect_json_path:
             errors["expect_json_path"] = "Give the dotted path whose value is expected."
-        if self.timeout_seconds and self.interval_seconds and self.timeout_seconds >= self.interval_seconds:
+        if (
+            self.check_type != CheckType.HEARTBEAT
+            and self.timeout_seconds
+            and self.interval_seconds
+            and self.timeout_seconds >= self.interval_seconds
+        ):
             errors["timeout_seconds"] = "The timeout must be shorter than the interval."
         if self.parent_id and self.parent_id == self.pk:
             errors["parent"] = "A service cannot be its own parent."
@@ -164,6 +220,10 @@ class Service(models.Model):
             errors["cert_alert_days"] = "Alert days must not exceed warn days."
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def ping_path(self) -> str:
+        return f"/ping/{self.ping_key}"
 
     @property
     def effective_status(self) -> str:
@@ -211,6 +271,31 @@ class CheckResult(models.Model):
         if not self.ok:
             return "down"
         return "degraded" if self.degraded else "up"
+
+
+class HeartbeatPing(models.Model):
+    """One ping of a heartbeat check: a run started, succeeded or failed (with its exit status).
+
+    Successes and failures also write a CheckResult (latency = the run's duration when a start
+    ping came first), so heartbeats have the same uptime and p95 history as probed services.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="pings")
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=8, choices=PingKind.choices)
+    exit_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True, help_text="Since the start ping of this run, if any.")
+    method = models.CharField(max_length=8, blank=True)
+    remote_addr = models.CharField(max_length=45, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True, help_text="The first 10 KB of a POSTed body (a job's log tail).")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["service", "-at"], name="mon_ping_service_at")]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.kind} {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 RESOLUTION_STEP = {

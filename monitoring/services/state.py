@@ -112,6 +112,8 @@ def record_outcome(
     claim_token: str | None = None,
     next_due_at: dt.datetime | None = None,
     attempts: int = 3,
+    thresholds: tuple[int, int] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> ServiceFlip | None:
     """Apply one probe result to the service row; return the flip written, if the status changed.
 
@@ -119,12 +121,15 @@ def record_outcome(
     result in between (and, with ``claim_token``, while this worker still holds the claim);
     otherwise the row is read again and the result re-applied, up to ``attempts`` times. A
     result for a service that was paused meanwhile, or whose claim was taken over, is dropped.
+    ``thresholds`` (fail, recover) overrides the service's own: a heartbeat's one result decides.
+    ``extra`` fields are written in the same guarded update (a heartbeat's last ping time).
     """
     for _ in range(attempts):
         if not service.enabled or service.status == ServiceStatus.PAUSED:
             return None
+        fail_threshold, recover_threshold = thresholds or (service.fail_threshold, service.recover_threshold)
         new_status, counters, reason = next_status(
-            service.status, Counters.of(service), service.fail_threshold, service.recover_threshold, outcome
+            service.status, Counters.of(service), fail_threshold, recover_threshold, outcome
         )
         fields: dict[str, Any] = {
             **counters.as_fields(),
@@ -140,6 +145,8 @@ def record_outcome(
             fields.update(claim_token="", claimed_until=None)
         if next_due_at is not None:
             fields["next_due_at"] = next_due_at
+        if extra:
+            fields.update(extra)
         changed = new_status != service.status
         if changed:
             fields.update(status=new_status, status_since=outcome.checked_at, status_reason=reason)

@@ -12,8 +12,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from monitoring.services import heartbeat_schedule
 from monitoring.services.charts import Cell, LatencyPoint, latency_chart, ms, percent, uptime_bar, uptime_thresholds
-from monitoring.services.choices import Resolution
+from monitoring.services.choices import CheckType, Resolution
 from monitoring.services.dispatch import probe_now
 from monitoring.services.forms import ImportForm, ServiceFilterForm, ServiceForm
 from monitoring.services.import_export import export_services, import_services
@@ -156,7 +157,20 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         secret_headers=sorted((service.secret_headers or {}).items()),
         headers=sorted((service.headers or {}).items()),
     )
+    if service.check_type == CheckType.HEARTBEAT:
+        context["heartbeat"] = heartbeat_context(request, service)
     return render(request, "monitoring/service_detail.html", context)
+
+
+def heartbeat_context(request: HttpRequest, service: Service) -> dict[str, object]:
+    """The schedule in words, the ping URL, the next expected ping and the recent pings."""
+    return {
+        "schedule": heartbeat_schedule.describe(service),
+        "url": request.build_absolute_uri(service.ping_path),
+        "expected": heartbeat_schedule.next_expected(service),
+        "late": heartbeat_schedule.is_late(service, timezone.now()),
+        "pings": list(service.pings.order_by("-at", "-id")[:RECENT_RESULTS]),
+    }
 
 
 @console_view("monitoring.change_service", methods=("GET", "HEAD", "POST"))

@@ -40,6 +40,15 @@ class ServiceFactory(DjangoModelFactory):
             self.tags.set([TagFactory(name=name) for name in extracted])
 
 
+class HeartbeatFactory(ServiceFactory):
+    """A heartbeat (push) check expecting a ping every hour, with 10 minutes of grace."""
+
+    check_type = "heartbeat"
+    url = ""
+    heartbeat_period_seconds = 3600
+    heartbeat_grace_seconds = 600
+
+
 def add_results(
     service: Service,
     latencies: list[float | None],

@@ -49,6 +49,18 @@ def _import_file(users: dict[str, Any]) -> dict[str, Any]:
     return {"file": SimpleUploadedFile("services.json", body.encode(), content_type="application/json")}
 
 
+def _heartbeat(users: dict[str, Any]) -> dict[str, Any]:
+    from tests.monitoring.services.factories import ServiceFactory
+
+    return {"key": ServiceFactory(slug="nightly-backup", check_type="heartbeat", url="").ping_key}
+
+
+def _heartbeat_status(users: dict[str, Any]) -> dict[str, Any]:
+    return {**_heartbeat(users), "status": 0}
+
+
+PING = {role: 200 for role in ("anon", "outsider", "viewer", "editor", "admin")}
+
 ROUTES = [
     Route("monitoring:dashboard", READ),
     Route("monitoring:dashboard_services", READ),
@@ -65,6 +77,11 @@ ROUTES = [
     Route("monitoring:service_delete", EDIT, setup=_service),
     Route("monitoring:service_delete", on_success(EDIT, 302), method="POST", setup=_service),
     Route("monitoring:service_probe", on_success(EDIT, 302), method="POST", setup=_service),
+    Route("monitoring:ping", PING, setup=_heartbeat, note="(no sign-in: the key is the credential)"),
+    Route("monitoring:ping", PING, method="POST", setup=_heartbeat),
+    Route("monitoring:ping_start", PING, setup=_heartbeat),
+    Route("monitoring:ping_fail", PING, method="POST", setup=_heartbeat),
+    Route("monitoring:ping_exit_status", PING, setup=_heartbeat_status),
     Route("monitoring:api_services", API_READ),
     Route("monitoring:api_service", API_READ, setup=_service),
     Route("monitoring:api_service_results", API_READ, setup=_service),
