@@ -18,20 +18,14 @@ from monitoring.services.choices import ServiceStatus
 from monitoring.services.dispatch import claim_due, probe_claimed, run_due
 from monitoring.services.heartbeats import BODY_LIMIT
 from monitoring.services.models import CheckResult, HeartbeatPing, Service
-from tests.monitoring.services.factories import ServiceFactory
+from tests.monitoring.services.factories import HeartbeatFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 
 
 def heartbeat(slug: str = "nightly-backup", **fields: Any) -> Service:
-    defaults = {
-        "check_type": CheckType.HEARTBEAT,
-        "url": "",
-        "heartbeat_period_seconds": 3600,
-        "heartbeat_grace_seconds": 600,
-    }
-    return make_service(slug, **{**defaults, **fields})
+    return HeartbeatFactory(slug=slug, **fields)
 
 
 def ping(service: Service, suffix: str = "", method: str = "get", **kw: Any) -> Any:

@@ -19,7 +19,7 @@ def fill_ping_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("monitoring", "0005_rollup_board_index")]
+    dependencies = [("monitoring", "0006_alertevent_held")]
 
     operations = [
         migrations.AddField(model_name="service", name="ping_key", field=models.UUIDField(null=True, editable=False)),
