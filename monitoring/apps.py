@@ -1,4 +1,4 @@
-"""App config for monitoring: ``ready()`` wires up each part once (services, alerts, metrics)."""
+"""App config for monitoring: ``ready()`` wires up each part once (services, alerts, metrics, agents)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         from . import report_providers
+        from .agents.setup import setup as setup_agents
         from .alerts.setup import setup as setup_alerts
         from .metrics.setup import setup as setup_metrics
         from .services.setup import setup as setup_services
@@ -24,3 +25,5 @@ class MonitoringConfig(AppConfig):
         from .evidence import register as register_evidence_providers
 
         register_evidence_providers()
+
+        setup_agents()

@@ -1,7 +1,8 @@
-"""Every monitoring model, re-exported from the part that defines it (services, alerts, metrics)."""
+"""Every monitoring model, re-exported from the part that defines it (services, alerts, metrics, agents)."""
 
 from __future__ import annotations
 
+from monitoring.agents.models import Agent, AgentRun, LogLine, ModelCall, ModelProvider, ProviderCheck
 from monitoring.alerts.models import (
     Alert,
     AlertEvent,
@@ -24,19 +25,25 @@ from monitoring.services.models import (
 )
 
 __all__ = [
+    "Agent",
+    "AgentRun",
     "Alert",
     "AlertEvent",
     "CheckResult",
     "CheckRollup",
     "Deployment",
     "HeartbeatPing",
+    "LogLine",
     "MaintenanceWindow",
     "Metric",
     "MetricSample",
     "MetricSeries",
+    "ModelCall",
+    "ModelProvider",
     "Notification",
     "NotificationAttempt",
     "NotificationChannel",
+    "ProviderCheck",
     "Resolution",
     "Service",
     "ServiceFlip",

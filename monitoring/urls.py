@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("monitoring.services.urls")),
     path("", include("monitoring.alerts.urls")),
     path("", include("monitoring.metrics.urls")),
+    path("", include("monitoring.agents.urls")),
 ]

@@ -57,6 +57,9 @@ EDITOR_EXTRA = {
     "monitoring.change_maintenancewindow",
     "monitoring.delete_maintenancewindow",
     "monitoring.change_metric",
+    "monitoring.add_agent",
+    "monitoring.change_agent",
+    "monitoring.test_modelprovider",
     # Pushing metric samples and deployment events: a CI or app token needs no Admin role.
     "opsportal.ingest_metrics",
     "maintenance.tick_checklist",

@@ -1,4 +1,4 @@
-"""Agents: AI agents, their runs, the model-provider fallback chain, logs, OTLP ingest.
-Empty for now; the AI agents issue's work goes here.
+"""AI agents: the registry, their runs, the model-provider fallback chain, logs and OTLP ingest.
+
 May import opsportal, monitoring.services, monitoring.alerts and monitoring.metrics; never the dashboard.
 """

@@ -10,6 +10,7 @@ class MetricUnit(models.TextChoices):
     PERCENT = "percent", "percent"
     COUNT = "count", "count"
     HOURS = "hours", "hours"
+    MEGABYTES = "MB", "megabytes"
 
 
 class Direction(models.TextChoices):

@@ -27,11 +27,15 @@ def format_value(value: float | None, unit: str, *, precise: bool = False) -> st
         else:
             value = round(value, 2 if unit == MetricUnit.HOURS else 1)
     if unit == MetricUnit.MILLISECONDS:
+        if value >= 60000 and value % 60000 == 0:
+            return f"{value / 60000:g}min"  # the runbook's "5 minutes"
         return f"{value / 1000:g}s" if value >= 1000 else f"{value:g}ms"
     if unit == MetricUnit.PERCENT:
         return f"{value:g}%"
     if unit == MetricUnit.HOURS:
         return f"{value:g}h"
+    if unit == MetricUnit.MEGABYTES:
+        return f"{value:g}MB"
     return f"{value:g}"
 
 

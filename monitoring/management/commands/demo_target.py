@@ -9,9 +9,18 @@ through a control endpoint, so the portal sees real transitions:
     curl http://127.0.0.1:8765/_control
 
 Modes: ok, slow (answers after ``slow_seconds``), down (closes the connection without an
-answer), 500, unhealthy (200 with a failing body) and flapping (healthy for half of every
-``flap_seconds`` period, 500 for the other half). Components: api, frontend, agents,
-models, ollama, or all.
+answer), 500, 429 (rate limited, with Retry-After), unhealthy (200 with a failing body) and
+flapping (healthy for half of every ``flap_seconds`` period, 500 for the other half).
+Components: api, frontend, agents, models, ollama, openai (``/openai/v1/models``), anthropic
+(``/anthropic/v1/models``), or all.
+
+The agents (``_demo_agents.py``) produce runs and take faults of their own:
+
+    curl -X POST http://127.0.0.1:8765/_control -d '{"agent_fault": "leak", "agent": "content"}'
+    curl -X POST http://127.0.0.1:8765/_control -d '{"runs": 10}'
+
+Faults: none, leak (memory past 500 MB), stuck (5 self-critique iterations), slow (6-minute
+runs), reject (QA rejects 3 runs in 5), errors.
 """
 
 from __future__ import annotations
@@ -27,14 +36,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.core.management.base import BaseCommand, CommandParser
 
-COMPONENTS = ("api", "frontend", "agents", "models", "ollama")
-MODES = ("ok", "slow", "down", "500", "unhealthy", "flapping")
-AGENTS = {
-    "content": {"role": "Content Agent", "avg_seconds": 42.0, "memory_mb": 212.0},
-    "financial": {"role": "Financial Agent", "avg_seconds": 8.5, "memory_mb": 96.0},
-    "market": {"role": "Market Agent", "avg_seconds": 19.0, "memory_mb": 140.0},
-    "compliance": {"role": "Compliance Agent", "avg_seconds": 11.0, "memory_mb": 88.0},
-}
+from ._demo_agents import AGENTS, AgentSimulation
+
+COMPONENTS = ("api", "frontend", "agents", "models", "ollama", "openai", "anthropic")
+MODES = ("ok", "slow", "down", "500", "429", "unhealthy", "flapping")
+OPENAI_MODELS = ["gpt-4o-mini", "gpt-4o"]
+ANTHROPIC_MODELS = ["claude-3-5-haiku", "claude-3-5-sonnet"]
 PROVIDERS = ["ollama", "openai", "anthropic"]
 LOG_LEVELS = ("debug", "info", "warning", "error")
 FRONTEND_HTML = """<!doctype html>
@@ -56,6 +63,7 @@ class DemoState:
         self.flap_seconds = 20.0
         self.started = time.time()
         self.requests = 0
+        self.agents = AgentSimulation()
 
     def effective(self, component: str) -> str:
         mode = self.modes[component]
@@ -65,7 +73,12 @@ class DemoState:
         return mode
 
     def as_dict(self) -> dict[str, Any]:
-        return {"modes": dict(self.modes), "slow_seconds": self.slow_seconds, "flap_seconds": self.flap_seconds}
+        return {
+            "modes": dict(self.modes),
+            "slow_seconds": self.slow_seconds,
+            "flap_seconds": self.flap_seconds,
+            **self.agents.as_dict(),
+        }
 
     def apply(self, params: dict[str, Any]) -> None:
         """Validate and apply a control request; raises ValueError with a message."""
@@ -84,6 +97,7 @@ class DemoState:
                     raise ValueError(f"{key} must be a number") from None
                 if not 0 < numbers[key] <= 600:
                     raise ValueError(f"{key} must be between 0 and 600")
+        self.agents.apply(params)
         with self.lock:
             if mode is not None:
                 for name in COMPONENTS if component == "all" else (component,):
@@ -132,6 +146,10 @@ class DemoHandler(BaseHTTPRequestHandler):
             return "models"
         if path in ("/api/tags", "/api/status", "/api/version"):
             return "ollama"
+        if path.startswith("/openai/"):
+            return "openai"
+        if path.startswith("/anthropic/"):
+            return "anthropic"
         return None
 
     def do_HEAD(self) -> None:
@@ -184,6 +202,19 @@ class DemoHandler(BaseHTTPRequestHandler):
         if mode == "500":
             self._json({"status": "error", "detail": "internal server error"}, 500)
             return
+        if mode == "429":
+            self.send_response(429)
+            body = b'{"error": {"type": "rate_limit_error", "message": "rate limit reached"}}'
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Retry-After", "30")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        with self.server.state.lock:
+            self.server.state.agents.provider = next(
+                (p for p in ("openai", "anthropic", "ollama") if self.server.state.effective(p) == "ok"), "openai"
+            )
         self._route(path, query, unhealthy=mode == "unhealthy")
 
     # The product's endpoints ----------------------------------------------------------------
@@ -196,20 +227,16 @@ class DemoHandler(BaseHTTPRequestHandler):
             checks = {"database": "error" if unhealthy else "ok", "cache": "ok", "queue": "ok"}
             self._json({"status": status, "timestamp": _now(), "version": "1.4.2", "checks": checks})
         elif path == "/api/agents/status":
-            agents = [self._agent(name, unhealthy) for name in AGENTS]
+            agents = [self.server.state.agents.status(name, unhealthy) for name in AGENTS]
             self._json({"status": status, "agents": agents, "timestamp": _now()})
         elif path == "/api/agents/memory/stats":
-            usage = {
-                n: round(a["memory_mb"] * (3.0 if unhealthy else random.uniform(0.9, 1.1)), 1)
-                for n, a in AGENTS.items()
-            }
-            self._json(
-                {
-                    "agents": {n: {"memory_mb": mb} for n, mb in usage.items()},
-                    "total_mb": round(sum(usage.values()), 1),
-                    "limit_mb": 500,
-                }
-            )
+            self._json(self.server.state.agents.memory_stats(unhealthy))
+        elif path in ("/openai/v1/models", "/anthropic/v1/models"):
+            if unhealthy:
+                self._json({"error": {"type": "authentication_error", "message": "invalid x-api-key"}}, 401)
+                return
+            names = OPENAI_MODELS if path.startswith("/openai") else ANTHROPIC_MODELS
+            self._json({"object": "list", "data": [{"id": n, "object": "model"} for n in names]})
         elif path == "/api/agents/logs":
             self._logs(query)
         elif path.startswith("/api/agents/") and path.endswith("/status"):
@@ -217,7 +244,7 @@ class DemoHandler(BaseHTTPRequestHandler):
             if name not in AGENTS:
                 self._json({"error": f"unknown agent {name!r}", "agents": list(AGENTS)}, 404)
             else:
-                self._json(self._agent(name, unhealthy) | {"timestamp": _now()})
+                self._json(self.server.state.agents.status(name, unhealthy) | {"timestamp": _now()})
         elif path == "/api/models/status":
             providers = [
                 {
@@ -250,19 +277,6 @@ class DemoHandler(BaseHTTPRequestHandler):
             self._json({"version": "0.5.7"})
         else:
             self._json({"error": "not found", "path": path}, 404)
-
-    def _agent(self, name: str, unhealthy: bool) -> dict[str, Any]:
-        info = AGENTS[name]
-        return {
-            "name": name,
-            "role": info["role"],
-            "status": "error" if unhealthy else random.choice(["idle", "idle", "running"]),
-            "avg_execution_seconds": info["avg_seconds"] * (9 if unhealthy else 1),
-            "executions_today": 40 + len(name) * 3,
-            "self_critique_iterations": 5 if unhealthy else 2,
-            "memory_mb": info["memory_mb"],
-            "last_error": "model router fallback chain exhausted" if unhealthy else None,
-        }
 
     def _logs(self, query: dict[str, str]) -> None:
         level = query.get("level", "info")

@@ -66,7 +66,7 @@ def demo_services(target: str, portal: str) -> list[dict[str, Any]]:
                 "expect_json_value": "null",
                 **agent,
             }
-            for name in ("content", "financial", "market", "compliance")
+            for name in ("content", "financial", "market", "compliance", "qa")
         ],
         {
             "slug": "demo-agent-memory",
@@ -185,9 +185,13 @@ class Command(BaseCommand):
         report = import_services(new)
         if not report.ok:
             raise CommandError("; ".join(report.errors))
+        from monitoring.agents.demo import seed_agents
+
+        agents, providers = seed_agents(target)
         self.stdout.write(
             f"seed_demo: {len(report.created)} service(s) created, {len(existing)} already there "
-            f"(demo target {target}; start it with `manage.py demo_target`)."
+            f"(demo target {target}; start it with `manage.py demo_target`); "
+            f"{agents} agent(s) tied to their services, {providers} model provider(s) created."
         )
         if not any(s["slug"] == "portal-database" for s in wanted):
             self.stdout.write(

@@ -42,6 +42,7 @@ def test_demo_target_serves_the_runbook_endpoints(demo: DemoServer) -> None:
         "financial",
         "market",
         "compliance",
+        "qa",
     }
     assert get("/api/agents/content/status").json()["name"] == "content"
     assert get("/api/agents/nobody/status").status_code == 404
@@ -73,8 +74,11 @@ def test_demo_target_failure_modes_per_component(demo: DemoServer) -> None:
 @pytest.mark.parametrize(
     ("params", "error"),
     [
-        ({"mode": "exploded"}, "mode must be one of ok, slow, down, 500, unhealthy, flapping"),
-        ({"mode": "ok", "component": "db"}, "component must be all or one of api, frontend, agents, models, ollama"),
+        ({"mode": "exploded"}, "mode must be one of ok, slow, down, 500, 429, unhealthy, flapping"),
+        (
+            {"mode": "ok", "component": "db"},
+            "component must be all or one of api, frontend, agents, models, ollama, openai, anthropic",
+        ),
         ({"slow_seconds": "soon"}, "slow_seconds must be a number"),
     ],
 )
@@ -115,7 +119,7 @@ def test_probe_command_table_json_and_exit_status(demo: DemoServer) -> None:
     call_command("probe", "--all", stdout=out)
     table = out.getvalue()
     assert table.splitlines()[0].split() == ["SERVICE", "STATUS", "RESULT", "LATENCY", "DETAIL"]
-    assert "demo-api" in table and "11 probed" in table and "0 failed" in table
+    assert "demo-api" in table and "12 probed" in table and "0 failed" in table
     control(demo, mode="down", component="api")
     call_command("probe", "demo-api", "--json", stdout=io.StringIO())  # first failure: still up
     out = io.StringIO()

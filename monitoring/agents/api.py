@@ -1,0 +1,103 @@
+"""Native JSON ingest of agent runs and log lines (bearer token with the ingest permission).
+
+A batch is all or nothing: one bad item refuses the whole batch with 400 listing every error
+(index, field, message) and nothing is stored; a batch over its size limit, or a log message over
+LOG_MAX_MESSAGE_BYTES, gets 413.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+
+from opsportal.access import api_error, api_view, json_body
+
+from . import fields, ingest
+from .fields import Errors, PayloadTooLarge
+
+INGEST_PERMISSION = "opsportal.ingest_metrics"
+
+
+class Refused(Exception):
+    """A request refused as a whole: status, message and the error list."""
+
+    def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors or [{"field": "body", "message": message}]
+
+    def response(self) -> JsonResponse:
+        return api_error(self.status, self.message, errors=self.errors)
+
+
+def read_json(request: HttpRequest) -> Any:
+    """The request body through the portal's JSON layer; a refusal keeps its status (413, 415, 400)."""
+    try:
+        return json_body(request)
+    except RequestDataTooBig:
+        raise Refused(413, "request body too large") from None
+    except ValueError as exc:
+        status = getattr(exc, "status", None) or getattr(exc, "status_code", None) or 400
+        if "larger than" in str(exc):
+            status = 413
+        raise Refused(int(status), str(exc)) from None
+
+
+def read_batch(request: HttpRequest, key: str) -> list[Any]:
+    body = read_json(request)
+    items = body.get(key) if isinstance(body, dict) and set(body) == {key} else body
+    if not isinstance(items, list):
+        raise Refused(400, f'send a JSON list, or an object {{"{key}": [...]}}')
+    if not items:
+        raise Refused(400, "the batch is empty", [{"field": key, "message": "the batch is empty"}])
+    return items
+
+
+def _refused(errors: Errors) -> JsonResponse:
+    return api_error(400, f"batch refused with {len(errors)} error(s); nothing was stored", errors=errors[:200])
+
+
+@api_view(INGEST_PERMISSION, methods=("POST",))
+def ingest_runs(request: HttpRequest) -> JsonResponse:
+    """POST /api/v1/ingest/agent-runs: a list of runs, or {"runs": [...]}."""
+    try:
+        items = read_batch(request, "runs")
+        ingest.check_batch_size(len(items), ingest.max_runs(), "runs")
+    except Refused as refused:
+        return refused.response()
+    except PayloadTooLarge as exc:
+        return api_error(413, str(exc), errors=[{"field": "runs", "message": str(exc)}])
+    now = fields.now()
+    lookup = ingest.Lookup(agent_names=(i.get("agent") for i in items if isinstance(i, dict)))
+    errors = Errors()
+    runs = [ingest.run_from_item(item, index, errors, lookup, now) for index, item in enumerate(items)]
+    if errors:
+        return _refused(errors)
+    stored = ingest.store_runs([r for r in runs if r is not None])
+    return JsonResponse({"stored": stored, "duplicates": len(runs) - stored}, status=201)
+
+
+@api_view(INGEST_PERMISSION, methods=("POST",))
+def ingest_logs(request: HttpRequest) -> JsonResponse:
+    """POST /api/v1/ingest/logs: a list of lines, or {"logs": [...]}."""
+    try:
+        items = read_batch(request, "logs")
+        ingest.check_batch_size(len(items), ingest.max_log_lines(), "log lines")
+        now = fields.now()
+        dicts = [i for i in items if isinstance(i, dict)]
+        lookup = ingest.Lookup(
+            agent_names=(i.get("agent") for i in dicts), service_names=(i.get("service") for i in dicts)
+        )
+        errors = Errors()
+        lines = [ingest.log_from_item(item, index, errors, lookup, now) for index, item in enumerate(items)]
+    except Refused as refused:
+        return refused.response()
+    except PayloadTooLarge as exc:
+        return api_error(413, str(exc), errors=[{"field": "logs", "message": str(exc)}])
+    if errors:
+        return _refused(errors)
+    stored = ingest.store_logs([line for line in lines if line is not None])
+    return JsonResponse({"stored": stored}, status=201)

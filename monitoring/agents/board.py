@@ -1,0 +1,212 @@
+"""The Agents page's figures, in a fixed number of queries whatever the number of agents and runs.
+
+Per agent over the last 24 hours, hour by hour: runs, p95 duration, memory (the catalog's series,
+polled values included) against the memory limit, QA rejection rate against its threshold,
+quality score, self-critique iterations; tokens and cost per day over 7 days; the last errors
+(failed runs and error log lines); and the fallback chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Avg, Count, F, Max, Q, Sum, Window
+from django.db.models.functions import RowNumber, TruncDate, TruncHour
+from django.utils import timezone
+
+from ..metrics.charts import series_points, sparkline
+from ..metrics.models import Metric, MetricSeries
+from . import chain, status
+from .charts import bars, chain_strip
+from .choices import QaVerdict
+from .models import Agent, AgentRun, LogLine
+
+HOURS = 24
+DAYS = 7
+LAST_ERRORS = 5
+
+
+def _hour_index(start: dt.datetime, at: dt.datetime) -> int:
+    return min(HOURS - 1, max(0, int((at - start).total_seconds() // 3600)))
+
+
+def hourly(agents: list[Agent], start: dt.datetime, now: dt.datetime) -> dict[int, dict[str, list[Any]]]:
+    """Per agent: lists of HOURS values (None when the hour had no runs)."""
+    empty = lambda: [None] * HOURS  # noqa: E731
+    out: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(empty))
+    rows = (
+        AgentRun.objects.filter(agent__in=agents, started_at__gte=start, started_at__lte=now)
+        .annotate(hour=TruncHour("started_at"))
+        .order_by()
+        .values("agent_id", "hour")
+        .annotate(
+            runs=Count("id"),
+            failed=Count("id", filter=Q(ok=False)),
+            reviewed=Count("id", filter=Q(qa_verdict__in=[QaVerdict.APPROVED, QaVerdict.REJECTED])),
+            rejected=Count("id", filter=Q(qa_verdict=QaVerdict.REJECTED)),
+            quality=Avg("quality_score"),
+            critique=Max("critique_iterations"),
+            duration=Max("duration_ms"),
+        )
+    )
+    for row in rows:
+        i = _hour_index(start, row["hour"] if row["hour"] >= start else start)
+        series = out[row["agent_id"]]
+        series["runs"][i] = (series["runs"][i] or 0) + row["runs"]
+        series["failed"][i] = (series["failed"][i] or 0) + row["failed"]
+        if row["reviewed"]:
+            series["rejection"][i] = 100.0 * row["rejected"] / row["reviewed"]
+        series["quality"][i] = row["quality"]
+        series["critique"][i] = row["critique"]
+        series["duration"][i] = None if row["duration"] is None else row["duration"] / 1000
+    return out
+
+
+def daily(agents: list[Agent], now: dt.datetime) -> tuple[list[dt.date], dict[int, dict[dt.date, dict[str, float]]]]:
+    today = timezone.localdate(now)
+    days = [today - dt.timedelta(days=d) for d in range(DAYS - 1, -1, -1)]
+    since = now - dt.timedelta(days=DAYS)
+    out: dict[int, dict[dt.date, dict[str, float]]] = defaultdict(dict)
+    rows = (
+        AgentRun.objects.filter(agent__in=agents, started_at__gte=since, started_at__lte=now)
+        .annotate(day=TruncDate("started_at"))
+        .order_by()
+        .values("agent_id", "day")
+        .annotate(tokens_in=Sum("tokens_in"), tokens_out=Sum("tokens_out"), cost=Sum("cost_usd"))
+    )
+    for row in rows:
+        out[row["agent_id"]][row["day"]] = {
+            "tokens": float((row["tokens_in"] or 0) + (row["tokens_out"] or 0)),
+            "cost": float(row["cost"] or 0.0),
+        }
+    return days, out
+
+
+def last_errors(agents: list[Agent], since: dt.datetime) -> dict[int, list[dict[str, Any]]]:
+    """The newest failed runs and error log lines of each agent (two queries, ranked in the database)."""
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    rank = Window(RowNumber(), partition_by=[F("agent_id")], order_by=F("started_at").desc())
+    runs = (
+        AgentRun.objects.filter(agent__in=agents, ok=False, started_at__gte=since)
+        .annotate(rank=rank)
+        .filter(rank__lte=LAST_ERRORS)
+        .values_list("agent_id", "started_at", "error")
+    )
+    for agent_id, at, error in runs:
+        out[agent_id].append({"at": at, "kind": "run", "message": error or "failed"})
+    log_rank = Window(RowNumber(), partition_by=[F("agent_id")], order_by=F("at").desc())
+    logs = (
+        LogLine.objects.filter(agent__in=agents, level__in=["error", "critical"], at__gte=since)
+        .annotate(rank=log_rank)
+        .filter(rank__lte=LAST_ERRORS)
+        .values_list("agent_id", "at", "message")
+    )
+    for agent_id, at, message in logs:
+        out[agent_id].append({"at": at, "kind": "log", "message": message[:300]})
+    for agent_id in out:
+        out[agent_id] = sorted(out[agent_id], key=lambda e: e["at"], reverse=True)[:LAST_ERRORS]
+    return out
+
+
+def thresholds() -> dict[str, Metric]:
+    return {m.key: m for m in Metric.objects.filter(key__in=status.AGENT_SERIES)}
+
+
+def memory_trend(agents: list[Agent], start: dt.datetime, now: dt.datetime) -> dict[str, list[float | None]]:
+    labels = [a.series_label for a in agents]
+    ids = dict(MetricSeries.objects.filter(metric__key="agent_memory", label__in=labels).values_list("label", "id"))
+    points = series_points(ids.values(), start, now, buckets=HOURS)
+    return {label: points.get(sid, [None] * HOURS) for label, sid in ids.items()}
+
+
+def _last(values: list[Any]) -> Any:
+    return next((v for v in reversed(values) if v is not None), None)
+
+
+def page(now: dt.datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    start = now - dt.timedelta(hours=HOURS)
+    agents = list(Agent.objects.filter(enabled=True).select_related("service"))
+    metrics = thresholds()
+    limit = metrics["agent_memory"].alert_threshold if "agent_memory" in metrics else 500.0
+    reject_limit = metrics["agent_qa_rejection_rate"].alert_threshold if "agent_qa_rejection_rate" in metrics else 30.0
+    critique_limit = (
+        metrics["agent_critique_iterations"].alert_threshold if "agent_critique_iterations" in metrics else 3
+    )
+    slow_limit = metrics["agent_run_duration"].alert_threshold / 1000 if "agent_run_duration" in metrics else 300.0
+    hours = hourly(agents, start, now)
+    p95 = status.p95_by_agent(start, now)
+    days, per_day = daily(agents, now)
+    errors = last_errors(agents, now - dt.timedelta(days=DAYS))
+    memory = memory_trend(agents, start, now)
+    alerts = status.open_agent_alerts()
+    cards = []
+    for agent in agents:
+        h = hours.get(agent.pk, defaultdict(lambda: [None] * HOURS))
+        mem = memory.get(agent.series_label, [None] * HOURS)
+        mem_now = _last(mem)
+        rejection_now = _last(h["rejection"])
+        day_values = [per_day.get(agent.pk, {}).get(d, {"tokens": 0.0, "cost": 0.0}) for d in days]
+        own = alerts.get(agent.series_label, [])
+        p95_s = p95.get(agent.pk)
+        p95_s = None if p95_s is None else p95_s / 1000
+        cards.append(
+            {
+                "agent": agent,
+                "alerts": own,
+                "state": "critical" if any(a.severity == "critical" for a in own) else ("warning" if own else "ok"),
+                "runs_last_hour": h["runs"][-1] or 0,
+                "runs_24h": sum(v or 0 for v in h["runs"]),
+                "failed_24h": sum(v or 0 for v in h["failed"]),
+                "runs_spark": sparkline([v or 0 for v in h["runs"]], label=f"{agent.name} runs per hour"),
+                "p95_seconds": p95_s,
+                "p95_slow": p95_s is not None and p95_s > slow_limit,
+                "duration_spark": sparkline(h["duration"], threshold=slow_limit, label="longest run per hour (s)"),
+                "memory_now": mem_now,
+                "memory_over": mem_now is not None and mem_now > limit,
+                "memory_spark": sparkline(
+                    mem, threshold=limit, grade="alerting" if mem_now and mem_now > limit else "ok", label="memory MB"
+                ),
+                "rejection_now": rejection_now,
+                "rejection_over": rejection_now is not None and rejection_now > reject_limit,
+                "rejection_spark": sparkline(
+                    h["rejection"],
+                    threshold=reject_limit,
+                    grade="alerting" if rejection_now and rejection_now > reject_limit else "ok",
+                    label="QA rejection % per hour",
+                ),
+                "quality_now": _last(h["quality"]),
+                "quality_spark": sparkline(h["quality"], label="quality score per hour"),
+                "critique_now": _last(h["critique"]),
+                "critique_spark": sparkline(h["critique"], threshold=critique_limit, label="most critique iterations"),
+                "tokens_today": day_values[-1]["tokens"],
+                "cost_today": day_values[-1]["cost"],
+                "tokens_bars": bars([d["tokens"] for d in day_values], [str(d) for d in days], unit="tokens"),
+                "cost_bars": bars([d["cost"] for d in day_values], [str(d) for d in days], unit="USD"),
+                "errors": errors.get(agent.pk, []),
+            }
+        )
+    models = chain.status(now)
+    return {
+        "cards": cards,
+        "models": models,
+        "strip": chain_strip([p for p in models["providers"] if p["enabled"]]),
+        "limits": {"memory": limit, "rejection": reject_limit, "critique": critique_limit, "slow": slow_limit},
+        "last_test": chain.last_results(),
+        "now": now,
+    }
+
+
+def dashboard_row(now: dt.datetime | None = None) -> dict[str, Any]:
+    """The dashboard's agents row: each agent's state and last hour, and the chain strip."""
+    now = now or timezone.now()
+    agents = list(Agent.objects.filter(enabled=True).select_related("service"))
+    rows = status.agents_json(agents, now)
+    models = chain.status(now)
+    return {
+        "agents": rows,
+        "models": models,
+        "strip": chain_strip([p for p in models["providers"] if p["enabled"]], box=110, height=40, gap=20),
+    }

@@ -1,0 +1,85 @@
+"""Start-up wiring of the agents part, called from MonitoringConfig.ready(): audit, beat entries, tasks."""
+
+from __future__ import annotations
+
+# Tunables of the agents part with their defaults; read once at start so a malformed value stops
+# the process naming the variable.
+INT_SETTINGS = {
+    "AGENT_INGEST_MAX_BATCH": 1000,
+    "AGENT_QA_MIN_RUNS": 10,
+    "AGENT_RUN_RETENTION_DAYS": 30,
+    "LOG_INGEST_MAX_BATCH": 5000,
+    "LOG_MAX_MESSAGE_BYTES": 16384,
+    "LOG_RETENTION_DAYS": 7,
+    "LOG_MAX_LINES_PER_SERVICE": 100_000,
+    "LOG_METRIC_MIN_LINES": 20,
+    "OTLP_MAX_BYTES": 5 * 1024 * 1024,
+    "OTLP_MAX_SPANS": 5000,
+}
+
+
+def setup() -> None:
+    from opsportal import audit
+    from opsportal.schedule import DefaultEntry, declare
+
+    from ..alerts.alerting import setting
+    from . import admin, tasks  # noqa: F401 - registers the admin pages and the Celery tasks
+
+    for name, default in INT_SETTINGS.items():
+        setting(name, default)
+    from .models import Agent, ModelProvider
+
+    audit.register(
+        Agent,
+        exclude={
+            "updated_at",
+            "last_polled_at",
+            "poll_error",
+            "reported_at",
+            "reported_status",
+            "reported_error",
+            "reported_memory_mb",
+            "reported_avg_seconds",
+            "reported_critique_iterations",
+        },
+    )
+    audit.register(
+        ModelProvider,
+        exclude={
+            "updated_at",
+            "state",
+            "state_since",
+            "state_reason",
+            "consecutive_failures",
+            "out_until",
+            "last_checked_at",
+            "last_ok",
+            "last_status_code",
+            "last_latency_ms",
+            "last_error",
+        },
+    )
+    declare(
+        DefaultEntry(
+            "monitoring: agents and model providers",
+            "monitoring.agents_tick",
+            every_seconds=10,
+            description="Polls the product's agent endpoints and probes the model providers that are due.",
+        )
+    )
+    declare(
+        DefaultEntry(
+            "monitoring: agent metrics",
+            "monitoring.agent_metrics",
+            every_seconds=60,
+            description="Computes the agent metrics and the error rate from logs into the metric catalog.",
+        )
+    )
+    declare(
+        DefaultEntry(
+            "monitoring: prune logs and agent runs",
+            "monitoring.prune_agent_data",
+            crontab="23 * * * *",
+            description="Deletes log lines past LOG_RETENTION_DAYS or LOG_MAX_LINES_PER_SERVICE, old runs and checks.",
+        )
+    )
