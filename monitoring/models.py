@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitoring.agents.models import Agent, AgentRun, LogLine, ModelCall, ModelProvider, ProviderCheck
+from monitoring.agents.models import Agent, AgentRun, AgentRunHour, LogLine, ModelCall, ModelProvider, ProviderCheck
 from monitoring.alerts.models import (
     Alert,
     AlertEvent,
@@ -27,6 +27,7 @@ from monitoring.services.models import (
 __all__ = [
     "Agent",
     "AgentRun",
+    "AgentRunHour",
     "Alert",
     "AlertEvent",
     "CheckResult",

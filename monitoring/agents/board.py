@@ -1,6 +1,7 @@
 """The Agents page's figures, in a fixed number of queries whatever the number of agents and runs.
 
-Per agent over the last 24 hours, hour by hour: runs, p95 duration, memory (the catalog's series,
+Read from the hourly rollups (``rollups.py``, recomputed every minute). Per agent over the last
+24 hours, hour by hour: runs, p95 duration, memory (the catalog's series,
 polled values included) against the memory limit, QA rejection rate against its threshold,
 quality score, self-critique iterations; tokens and cost per day over 7 days; the last errors
 (failed runs and error log lines); and the fallback chain.
@@ -12,16 +13,15 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Avg, Count, F, Max, Q, Sum, Window
-from django.db.models.functions import RowNumber, TruncDate, TruncHour
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from ..metrics.charts import series_points, sparkline
 from ..metrics.models import Metric, MetricSeries
-from . import chain, status
+from . import chain, rollups, status
 from .charts import bars, chain_strip
-from .choices import QaVerdict
-from .models import Agent, AgentRun, LogLine
+from .models import Agent, AgentRun, AgentRunHour, LogLine
 
 HOURS = 24
 DAYS = 7
@@ -32,55 +32,47 @@ def _hour_index(start: dt.datetime, at: dt.datetime) -> int:
     return min(HOURS - 1, max(0, int((at - start).total_seconds() // 3600)))
 
 
-def hourly(agents: list[Agent], start: dt.datetime, now: dt.datetime) -> dict[int, dict[str, list[Any]]]:
-    """Per agent: lists of HOURS values (None when the hour had no runs)."""
+def hourly(rows: list[AgentRunHour], start: dt.datetime) -> dict[int, dict[str, list[Any]]]:
+    """Per agent: lists of HOURS values (None when the hour had no runs), from the rollup rows."""
     empty = lambda: [None] * HOURS  # noqa: E731
     out: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(empty))
-    rows = (
-        AgentRun.objects.filter(agent__in=agents, started_at__gte=start, started_at__lte=now)
-        .annotate(hour=TruncHour("started_at"))
-        .order_by()
-        .values("agent_id", "hour")
-        .annotate(
-            runs=Count("id"),
-            failed=Count("id", filter=Q(ok=False)),
-            reviewed=Count("id", filter=Q(qa_verdict__in=[QaVerdict.APPROVED, QaVerdict.REJECTED])),
-            rejected=Count("id", filter=Q(qa_verdict=QaVerdict.REJECTED)),
-            quality=Avg("quality_score"),
-            critique=Max("critique_iterations"),
-            duration=Max("duration_ms"),
-        )
-    )
+    merged: dict[tuple[int, int], dict[str, Any]] = {}
     for row in rows:
-        i = _hour_index(start, row["hour"] if row["hour"] >= start else start)
-        series = out[row["agent_id"]]
-        series["runs"][i] = (series["runs"][i] or 0) + row["runs"]
-        series["failed"][i] = (series["failed"][i] or 0) + row["failed"]
-        if row["reviewed"]:
-            series["rejection"][i] = 100.0 * row["rejected"] / row["reviewed"]
-        series["quality"][i] = row["quality"]
-        series["critique"][i] = row["critique"]
-        series["duration"][i] = None if row["duration"] is None else row["duration"] / 1000
+        if row.hour < start - dt.timedelta(hours=1):
+            continue
+        i = _hour_index(start, max(row.hour, start))
+        m = merged.setdefault((row.agent_id, i), defaultdict(float))
+        for name in ("runs", "failed", "reviewed", "rejected", "quality_sum", "quality_count"):
+            m[name] += getattr(row, name)
+        m["critique"] = (
+            max(m.get("critique") or 0, row.critique_max or 0) if row.critique_max is not None else m.get("critique")
+        )
+        m["duration"] = max(m.get("duration") or 0.0, (row.duration_max_ms or 0.0) / 1000)
+    for (agent_id, i), m in merged.items():
+        series = out[agent_id]
+        series["runs"][i] = int(m["runs"])
+        series["failed"][i] = int(m["failed"])
+        if m["reviewed"]:
+            series["rejection"][i] = 100.0 * m["rejected"] / m["reviewed"]
+        if m["quality_count"]:
+            series["quality"][i] = m["quality_sum"] / m["quality_count"]
+        series["critique"][i] = m.get("critique")
+        series["duration"][i] = m["duration"]
     return out
 
 
-def daily(agents: list[Agent], now: dt.datetime) -> tuple[list[dt.date], dict[int, dict[dt.date, dict[str, float]]]]:
+def daily(
+    rows: list[AgentRunHour], now: dt.datetime
+) -> tuple[list[dt.date], dict[int, dict[dt.date, dict[str, float]]]]:
     today = timezone.localdate(now)
     days = [today - dt.timedelta(days=d) for d in range(DAYS - 1, -1, -1)]
-    since = now - dt.timedelta(days=DAYS)
-    out: dict[int, dict[dt.date, dict[str, float]]] = defaultdict(dict)
-    rows = (
-        AgentRun.objects.filter(agent__in=agents, started_at__gte=since, started_at__lte=now)
-        .annotate(day=TruncDate("started_at"))
-        .order_by()
-        .values("agent_id", "day")
-        .annotate(tokens_in=Sum("tokens_in"), tokens_out=Sum("tokens_out"), cost=Sum("cost_usd"))
+    out: dict[int, dict[dt.date, dict[str, float]]] = defaultdict(
+        lambda: defaultdict(lambda: {"tokens": 0.0, "cost": 0.0})
     )
     for row in rows:
-        out[row["agent_id"]][row["day"]] = {
-            "tokens": float((row["tokens_in"] or 0) + (row["tokens_out"] or 0)),
-            "cost": float(row["cost"] or 0.0),
-        }
+        day = timezone.localdate(row.hour)
+        out[row.agent_id][day]["tokens"] += float(row.tokens_in + row.tokens_out)
+        out[row.agent_id][day]["cost"] += row.cost_usd
     return days, out
 
 
@@ -136,9 +128,12 @@ def page(now: dt.datetime | None = None) -> dict[str, Any]:
         metrics["agent_critique_iterations"].alert_threshold if "agent_critique_iterations" in metrics else 3
     )
     slow_limit = metrics["agent_run_duration"].alert_threshold / 1000 if "agent_run_duration" in metrics else 300.0
-    hours = hourly(agents, start, now)
-    p95 = status.p95_by_agent(start, now)
-    days, per_day = daily(agents, now)
+    week = rollups.hour_rows(now - dt.timedelta(days=DAYS), now)
+    hours = hourly(week, start)
+    p95 = {
+        a: s.p95_ms for a, s in rollups.summaries([r for r in week if r.hour >= start - dt.timedelta(hours=1)]).items()
+    }
+    days, per_day = daily(week, now)
     errors = last_errors(agents, now - dt.timedelta(days=DAYS))
     memory = memory_trend(agents, start, now)
     alerts = status.open_agent_alerts()

@@ -26,7 +26,7 @@ from ..alerts.choices import Severity
 from ..alerts.public import raise_alert, resolve_alert
 from ..services.probes import ProbeOutcome, ProbeSpec, sweep
 from .choices import CheckTrigger, ProviderKind, ProviderState
-from .models import AgentRun, ModelCall, ModelProvider, ProviderCheck
+from .models import AgentRun, AgentRunHour, ModelCall, ModelProvider, ProviderCheck
 
 TRANSIENT_STATUSES = {408, 429}
 EXHAUSTED_KEY = "models:fallback-chain:exhausted"
@@ -242,7 +242,7 @@ def update_exhausted() -> None:
 
 def traffic(now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
     """Requests per provider over the last hour and day: model calls (chat spans) plus runs that
-    recorded no separate calls."""
+    recorded no separate calls (the last hour from the runs, the day from the hourly rollups)."""
     now = now or timezone.now()
     day, hour = now - dt.timedelta(hours=24), now - dt.timedelta(hours=1)
     counts: dict[str, dict[str, int]] = {"1h": defaultdict(int), "24h": defaultdict(int)}
@@ -250,11 +250,16 @@ def traffic(now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
     for row in ModelCall.objects.filter(at__gte=day).order_by().values("provider").annotate(**aggregates):
         counts["1h"][row["provider"]] += row["h"]
         counts["24h"][row["provider"]] += row["d"]
-    runs = AgentRun.objects.filter(started_at__gte=day, model_calls=0).exclude(provider="")
-    run_aggregates = {"h": Count("id", filter=Q(started_at__gte=hour)), "d": Count("id")}
-    for row in runs.order_by().values("provider").annotate(**run_aggregates):
-        counts["1h"][row["provider"]] += row["h"]
-        counts["24h"][row["provider"]] += row["d"]
+    hourly = AgentRun.objects.filter(started_at__gte=hour, model_calls=0).exclude(provider="")
+    for provider, n in hourly.order_by().values("provider").annotate(n=Count("id")).values_list("provider", "n"):
+        counts["1h"][provider] += n
+    for row in AgentRunHour.objects.filter(hour__gte=day.replace(minute=0, second=0, microsecond=0)).exclude(
+        provider=""
+    ):
+        counts["24h"][row.provider] += row.without_calls
+    # The current hour's runs may not be rolled up yet: the day counts at least the last hour.
+    for provider, n in counts["1h"].items():
+        counts["24h"][provider] = max(counts["24h"][provider], n)
     return {window: {name: n for name, n in values.items() if n} for window, values in counts.items()}
 
 

@@ -104,6 +104,8 @@ class AgentRun(models.Model):
         indexes = [
             models.Index(fields=["agent", "started_at"], name="mon_agentrun_agent_at"),
             models.Index(fields=["started_at"], name="mon_agentrun_at"),
+            models.Index(fields=["received_at"], name="mon_agentrun_received"),
+            models.Index(fields=["agent", "started_at"], condition=models.Q(ok=False), name="mon_agentrun_failed"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -250,3 +252,42 @@ class ProviderCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider_id} {'ok' if self.ok else 'failed'} at {self.at:%H:%M:%S}"
+
+
+class AgentRunHour(models.Model):
+    """One hour of one agent's runs served by one provider: counts, sums and a duration histogram.
+
+    Recomputed from the raw runs by ``rollups.rollup()`` (idempotent) for every hour that received
+    runs; the Agents page and the status endpoints read these rows, not the runs, so they cost the
+    same at 10 or 100,000 runs. The histogram counts durations in units of 10 ms (10 ms to 22 min).
+    """
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="hours")
+    hour = models.DateTimeField()
+    provider = models.CharField(max_length=50, blank=True)
+    runs = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    without_calls = models.PositiveIntegerField(default=0, help_text="Runs that recorded no model calls.")
+    reviewed = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    quality_sum = models.FloatField(default=0.0)
+    quality_count = models.PositiveIntegerField(default=0)
+    critique_max = models.PositiveIntegerField(null=True, blank=True)
+    duration_sum_ms = models.FloatField(default=0.0)
+    duration_max_ms = models.FloatField(null=True, blank=True)
+    histogram = models.JSONField(default=dict, blank=True)
+    tokens_in = models.PositiveBigIntegerField(default=0)
+    tokens_out = models.PositiveBigIntegerField(default=0)
+    cost_usd = models.FloatField(default=0.0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["agent", "hour", "provider"]
+        indexes = [
+            models.Index(fields=["hour", "agent"], name="mon_agentrunhour_hour"),
+            models.Index(fields=["computed_at"], name="mon_agentrunhour_computed"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["agent", "hour", "provider"], name="mon_agentrunhour_once")]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} {self.hour:%Y-%m-%d %H}:00 {self.provider}"

@@ -1,7 +1,7 @@
 """Retention of the log store and of agent runs, model calls and provider checks.
 
 Log lines are kept LOG_RETENTION_DAYS and at most LOG_MAX_LINES_PER_SERVICE per service (the
-newest); runs and model calls AGENT_RUN_RETENTION_DAYS; provider checks 7 days. Deletes go in
+newest); runs and model calls AGENT_RUN_RETENTION_DAYS (hourly rollups 400 days); provider checks 7 days. Deletes go in
 chunks so a large backlog never holds one long transaction.
 """
 
@@ -13,7 +13,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from ..alerts.alerting import setting
-from .models import AgentRun, LogLine, ModelCall, ProviderCheck
+from .models import AgentRun, AgentRunHour, LogLine, ModelCall, ProviderCheck
 
 CHUNK = 20000
 
@@ -53,6 +53,7 @@ def prune(now: dt.datetime | None = None) -> dict[str, int]:
     stats = prune_logs(now)
     runs_cutoff = now - dt.timedelta(days=setting("AGENT_RUN_RETENTION_DAYS", 30))
     stats["runs"] = _delete_chunks(AgentRun.objects.filter(started_at__lt=runs_cutoff))
+    stats["run_hours"] = _delete_chunks(AgentRunHour.objects.filter(hour__lt=now - dt.timedelta(days=400)))
     stats["model_calls"] = _delete_chunks(ModelCall.objects.filter(at__lt=runs_cutoff))
     stats["provider_checks"] = _delete_chunks(ProviderCheck.objects.filter(at__lt=now - dt.timedelta(days=7)))
     return stats

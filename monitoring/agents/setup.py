@@ -72,7 +72,7 @@ def setup() -> None:
             "monitoring: agent metrics",
             "monitoring.agent_metrics",
             every_seconds=60,
-            description="Computes the agent metrics and the error rate from logs into the metric catalog.",
+            description="Rolls agent runs up by hour; computes the agent metrics and the error rate from logs into the catalog.",
         )
     )
     declare(

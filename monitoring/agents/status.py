@@ -1,7 +1,8 @@
 """What the runbook's agent endpoints answer: agent status, memory stats, agent error logs.
 
-Every figure is read in a fixed number of queries whatever the number of agents and runs:
-run counts and durations grouped by agent, the agent series of the metric catalog, open alerts.
+Every figure is read in a fixed number of queries whatever the number of agents and runs: the
+last hour's runs grouped by agent, the hourly rollups of the day (counts, p95), the agent series of
+the metric catalog, open alerts.
 """
 
 from __future__ import annotations
@@ -11,36 +12,17 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Avg, Count, FloatField, Max, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from ..alerts.choices import AlertState
 from ..alerts.models import Alert
 from ..metrics.models import Metric, MetricSeries
+from . import rollups
 from .choices import LEVEL_RANK, LogLevel
 from .models import Agent, AgentRun, LogLine
 
 AGENT_SERIES = ("agent_memory", "agent_critique_iterations", "agent_qa_rejection_rate", "agent_run_duration")
-
-
-class Percentile95(Aggregate):
-    """PostgreSQL's percentile_cont(0.95) WITHIN GROUP (ORDER BY ...)."""
-
-    function = "percentile_cont"
-    template = "%(function)s(0.95) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-
-def p95_by_agent(since: dt.datetime, until: dt.datetime) -> dict[int, float]:
-    runs = AgentRun.objects.filter(started_at__gte=since, started_at__lte=until).order_by()
-    if connection.vendor == "postgresql":
-        return {
-            row["agent_id"]: row["p95"] for row in runs.values("agent_id").annotate(p95=Percentile95("duration_ms"))
-        }
-    durations: dict[int, list[float]] = defaultdict(list)  # SQLite (make run): small data, sorted here
-    for agent_id, duration in runs.values_list("agent_id", "duration_ms")[:200_000]:
-        durations[agent_id].append(duration)
-    return {a: sorted(v)[min(len(v) - 1, int(0.95 * len(v)))] for a, v in durations.items()}
 
 
 def agent_series() -> dict[tuple[str, str], MetricSeries]:
@@ -71,20 +53,14 @@ def memory_limit_mb() -> float:
 
 def agents_json(agents: list[Agent], now: dt.datetime) -> list[dict[str, Any]]:
     hour, day = now - dt.timedelta(hours=1), now - dt.timedelta(hours=24)
-    counts = {
+    recent = {
         row["agent_id"]: row
-        for row in AgentRun.objects.filter(started_at__gte=day, started_at__lte=now, agent__in=agents)
+        for row in AgentRun.objects.filter(started_at__gte=hour, started_at__lte=now, agent__in=agents)
         .order_by()
         .values("agent_id")
-        .annotate(
-            runs_1h=Count("id", filter=Q(started_at__gte=hour)),
-            failed_1h=Count("id", filter=Q(started_at__gte=hour, ok=False)),
-            runs_24h=Count("id"),
-            avg_ms=Avg("duration_ms"),
-            last=Max("started_at"),
-        )
+        .annotate(runs_1h=Count("id"), failed_1h=Count("id", filter=Q(ok=False)), last=Max("started_at"))
     }
-    p95 = p95_by_agent(day, now)
+    daily = rollups.summaries(rollups.hour_rows(day, now, [a.pk for a in agents]))
     last_errors: dict[int, str] = {}
     failed = AgentRun.objects.filter(ok=False, agent__in=agents, started_at__gte=day).exclude(error="")
     if connection.vendor == "postgresql":
@@ -97,18 +73,19 @@ def agents_json(agents: list[Agent], now: dt.datetime) -> list[dict[str, Any]]:
     alerts = open_agent_alerts()
     out = []
     for agent in agents:
-        row = counts.get(agent.pk, {})
+        row = recent.get(agent.pk, {})
+        summary = daily.get(agent.pk, rollups.Summary())
         label = agent.series_label
         own = alerts.get(label, [])
         if any(a.severity == "critical" for a in own) or agent.reported_status == "error":
             state = "error"
         elif own:
             state = "degraded"
-        elif not row and agent.reported_at is None:
+        elif not summary.runs and not row and agent.reported_at is None:
             state = "unknown"
         else:
             state = agent.reported_status or "ok"
-        avg = row.get("avg_ms")
+        avg, p95 = summary.avg_ms, summary.p95_ms
         out.append(
             {
                 "name": agent.slug,
@@ -118,13 +95,14 @@ def agents_json(agents: list[Agent], now: dt.datetime) -> list[dict[str, Any]]:
                 "service": agent.service.slug if agent.service_id else None,
                 "runs_1h": row.get("runs_1h", 0),
                 "failed_1h": row.get("failed_1h", 0),
-                "runs_24h": row.get("runs_24h", 0),
+                "runs_24h": max(summary.runs, row.get("runs_1h", 0)),
                 "avg_execution_seconds": None if avg is None else round(avg / 1000, 2),
-                "p95_execution_seconds": None if agent.pk not in p95 else round(p95[agent.pk] / 1000, 2),
+                "p95_execution_seconds": None if p95 is None else round(p95 / 1000, 2),
                 "memory_mb": _value(series, "agent_memory", label, now),
                 "self_critique_iterations": _value(series, "agent_critique_iterations", label, now),
                 "qa_rejection_rate_percent": _value(series, "agent_qa_rejection_rate", label, now),
                 "last_run_at": row["last"].isoformat() if row.get("last") else None,
+                "last_rolled_up_hour": summary.last_hour.isoformat() if summary.last_hour else None,
                 "last_error": last_errors.get(agent.pk) or agent.reported_error or None,
                 "reported_at": agent.reported_at.isoformat() if agent.reported_at else None,
                 "alerts": [{"id": a.pk, "severity": a.severity, "summary": a.summary} for a in own],

@@ -27,9 +27,10 @@ def agent_metrics() -> dict[str, Any]:
     from opsportal.jobs import record_job
 
     from .catalog import compute
+    from .rollups import rollup
 
     with record_job("agents: metrics") as job:
-        job.stats = {"samples": compute()}
+        job.stats = {"rollup_rows": rollup(), "samples": compute()}
     return job.stats
 
 

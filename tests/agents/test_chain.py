@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from monitoring.agents import chain
 from monitoring.agents.demo import seed_agents
+from monitoring.agents.rollups import rollup
 from monitoring.alerts.choices import AlertEventKind, AlertState
 from monitoring.management.commands.demo_target import DemoServer
 from monitoring.models import Alert, AlertEvent, ModelProvider, ProviderCheck
@@ -131,6 +132,7 @@ def test_traffic_shares_from_runs_and_model_calls(providers: DemoServer) -> None
         ]
     )
     ModelCall.objects.create(at=now, provider="anthropic", duration_ms=5)
+    rollup()
     usage = chain.status(now)["usage"]
     assert usage["1h"] == {
         "openai": {"requests": 3, "share_percent": 75.0},

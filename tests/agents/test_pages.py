@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from monitoring.agents import catalog
+from monitoring.agents.rollups import rollup
 from monitoring.models import Agent, AgentRun, LogLine, ModelProvider
 from opsportal.models import AuditRecord
 from tests.agents.helpers import service, tie_agents
@@ -43,6 +44,7 @@ def make_runs(count: int, now: dt.datetime) -> None:
         ],
         batch_size=5000,
     )
+    rollup()
 
 
 def test_the_agents_page_shows_each_agent_and_the_chain(client_for: Any) -> None:

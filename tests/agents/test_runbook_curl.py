@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from monitoring.agents import catalog, chain
 from monitoring.agents.demo import seed_agents
+from monitoring.agents.rollups import rollup
 from monitoring.models import Agent, AgentRun, LogLine, ModelProvider
 from tests.agents.helpers import demo_server, ensure_agents, service
 
@@ -64,6 +65,7 @@ def portal(live_server: Any) -> Any:
     )
     LogLine.objects.create(service=svc, agent=content, at=now, level="error", message="model call failed")
     LogLine.objects.create(service=svc, at=now, level="info", message="started")
+    rollup()
     catalog.compute()
     return live_server
 

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from monitoring.agents import catalog, chain, polling
+from monitoring.agents.rollups import rollup
 from monitoring.metrics.evaluation import evaluate
 from monitoring.models import Agent, LogLine, ModelProvider
 from tests.agents.helpers import control, demo_server, ensure_agents
@@ -32,6 +33,7 @@ def test_agents_page_shows_a_leak_the_chain_and_test_all(
         control(demo, mode="500", component="openai")
         polling.poll(list(Agent.objects.all()))
         chain.check(ModelProvider.objects.all())
+        rollup()
         catalog.compute()
         evaluate()
 
