@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 from google.rpc.status_pb2 import Status
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from monitoring.models import AgentRun, LogLine, ModelCall
 from tests.agents.helpers import tie_agents
@@ -224,3 +226,51 @@ def test_otlp_needs_an_ingest_token(token_for: Any) -> None:
     assert Client().post("/v1/traces", data=b"{}", content_type="application/json").status_code == 401
     viewer = token_for("viewer")
     assert post("/v1/traces", traces(), viewer).status_code == 403
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=15,
+)
+ANY_VALUE = st.fixed_dictionaries(
+    {}, optional={"stringValue": JSONISH, "intValue": JSONISH, "doubleValue": JSONISH, "arrayValue": JSONISH}
+)
+GENAI_KEYS = st.sampled_from(
+    ["gen_ai.operation.name", "gen_ai.agent.name", "gen_ai.usage.input_tokens", "agent.qa.verdict", "x"]
+)
+SPANS = st.lists(
+    st.fixed_dictionaries(
+        {"attributes": st.lists(st.fixed_dictionaries({"key": GENAI_KEYS, "value": ANY_VALUE}), max_size=4)},
+        optional={
+            "traceId": JSONISH,
+            "spanId": JSONISH,
+            "startTimeUnixNano": JSONISH,
+            "endTimeUnixNano": JSONISH,
+            "status": JSONISH,
+        },
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.fixed_dictionaries(
+        {
+            "resourceSpans": st.lists(
+                st.fixed_dictionaries({"scopeSpans": st.lists(st.fixed_dictionaries({"spans": SPANS}), max_size=2)}),
+                max_size=2,
+            )
+        }
+    )
+    | JSONISH
+)
+def test_generated_otlp_bodies_never_get_a_5xx(token: str, body: Any) -> None:
+    before = AgentRun.objects.count() + ModelCall.objects.count()
+    response = post("/v1/traces", body, token)
+    assert response.status_code < 500, response.content
+    if response.status_code != 200:
+        assert AgentRun.objects.count() + ModelCall.objects.count() == before
+    logs = post("/v1/logs", {"resourceLogs": [{"scopeLogs": [{"logRecords": [body]}]}]}, token)
+    assert logs.status_code < 500, logs.content
