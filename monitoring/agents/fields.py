@@ -121,11 +121,21 @@ def boolean(errors: Errors, index: int | str | None, value: Any, field: str) -> 
     return value
 
 
+_window: dict[str, Any] = {"now": None, "days": 7}
+
+
+def _max_age_days(now: dt.datetime) -> int:
+    """INGEST_MAX_AGE_DAYS, read once per batch (every item of a batch shares its ``now``)."""
+    if _window["now"] is not now:
+        _window.update(now=now, days=setting("INGEST_MAX_AGE_DAYS", 7))
+    return int(_window["days"])
+
+
 def check_time(at: dt.datetime, now: dt.datetime) -> str:
     """Why ``at`` is refused ('' when accepted): not in the future, not older than the ingest window."""
     if at > now + FUTURE_SLACK:
         return "is more than 5 minutes in the future"
-    days = setting("INGEST_MAX_AGE_DAYS", 7)
+    days = _max_age_days(now)
     if at < now - dt.timedelta(days=days):
         return f"is older than {days} days"
     return ""
