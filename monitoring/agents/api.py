@@ -92,7 +92,8 @@ def ingest_logs(request: HttpRequest) -> JsonResponse:
             agent_names=(i.get("agent") for i in dicts), service_names=(i.get("service") for i in dicts)
         )
         errors = Errors()
-        lines = [ingest.log_from_item(item, index, errors, lookup, now) for index, item in enumerate(items)]
+        limit = ingest.max_message_bytes()
+        lines = [ingest.log_from_item(item, index, errors, lookup, now, limit) for index, item in enumerate(items)]
     except Refused as refused:
         return refused.response()
     except PayloadTooLarge as exc:

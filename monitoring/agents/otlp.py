@@ -28,7 +28,7 @@ from typing import Any
 from . import fields, ingest
 from .choices import LogLevel, QaVerdict, RunSource, level_from_severity_number
 from .fields import Errors
-from .models import AgentRun, LogLine, ModelCall
+from .models import AgentRun, ModelCall
 
 AGENT_OPERATION = "invoke_agent"
 MODEL_OPERATIONS = {"chat", "text_completion", "generate_content"}
@@ -491,7 +491,7 @@ def map_spans(spans: list[Span], now: dt.datetime, errors: Errors) -> tuple[list
     return list(runs.values()), [c for _s, c in calls]
 
 
-def map_records(records: list[Record], now: dt.datetime, errors: Errors) -> list[LogLine]:
+def map_records(records: list[Record], now: dt.datetime, errors: Errors) -> list[ingest.LogRow]:
     """Log lines of a batch: the service from ``service.name`` (a service slug, or an agent's name)."""
     service_names = {r.resource.get("service.name") for r in records}
     agent_names = service_names | {r.attributes.get("gen_ai.agent.name") for r in records}
@@ -500,6 +500,7 @@ def map_records(records: list[Record], now: dt.datetime, errors: Errors) -> list
         service_names=(n for n in service_names if isinstance(n, str)),
     )
     lines = []
+    limit = ingest.max_message_bytes()
     for record in records:
         count = len(errors)
         service_name = record.resource.get("service.name")
@@ -519,19 +520,19 @@ def map_records(records: list[Record], now: dt.datetime, errors: Errors) -> list
             level = level_from_severity_number(record.severity_number) if record.severity_number else LogLevel.INFO
         body = record.body
         message = body if isinstance(body, str) else ("" if body is None else json.dumps(body, default=str))
-        ingest.check_message(message)
-        message = fields.text(errors, None, message, f"{record.where}.body", max_length=ingest.max_message_bytes())
+        ingest.check_message(message, limit)
+        message = fields.text(errors, None, message, f"{record.where}.body", max_length=limit)
         stamp = record.time_ns if record.time_ns not in (None, 0, "0") else record.observed_ns
         at = now
         if stamp not in (None, 0, "0"):
             at = fields.from_unix_nano(errors, None, stamp, f"{record.where}.timeUnixNano", now) or now
-        if len(errors) == count:
+        if len(errors) == count and service is not None:
             attributes = keep_bounded(record.attributes, {"gen_ai.agent.name"})
             lines.append(
-                LogLine(
+                ingest.LogRow(
                     at=at,
-                    service=service,
-                    agent=agent,
+                    service_id=service.pk,
+                    agent_id=agent.pk if agent is not None else None,
                     level=level,
                     message=message,
                     attributes=attributes,
