@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
@@ -61,6 +62,50 @@ def max_message_bytes() -> int:
 
 
 @dataclass(slots=True)
+class RunRow:
+    """An agent run ready for COPY (AgentRun's column attribute names), without a model instance."""
+
+    agent_id: int | None = None
+    started_at: dt.datetime | None = None
+    duration_ms: float = 0.0
+    peak_memory_mb: float | None = None
+    critique_iterations: int | None = None
+    critique_seconds: float | None = None
+    qa_verdict: str = ""
+    quality_score: float | None = None
+    provider: str = ""
+    model: str = ""
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost_usd: float | None = None
+    ok: bool = True
+    error: str = ""
+    model_calls: int = 0
+    measures: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    source: str = RunSource.API
+    external_id: str = ""
+    trace_id: str = ""
+    received_at: dt.datetime | None = None
+
+
+@dataclass(slots=True)
+class CallRow:
+    """A model call ready for COPY (ModelCall's column attribute names)."""
+
+    at: dt.datetime
+    provider: str
+    model: str
+    agent_id: int | None
+    duration_ms: float
+    tokens_in: int | None
+    tokens_out: int | None
+    ok: bool
+    trace_id: str
+    span_id: str
+
+
+@dataclass(slots=True)
 class LogRow:
     """A log line ready for COPY (the attribute names of LogLine's columns), without a model instance:
     building 1,000 model instances per batch cost more than storing them."""
@@ -103,7 +148,7 @@ def check_batch_size(count: int, limit: int, what: str) -> None:
 # Runs -----------------------------------------------------------------------------------------
 
 
-def run_from_item(item: Any, index: int, errors: Errors, lookup: Lookup, now: dt.datetime) -> AgentRun | None:
+def run_from_item(item: Any, index: int, errors: Errors, lookup: Lookup, now: dt.datetime) -> RunRow | None:
     """One native run object as an unsaved AgentRun, or None (with errors added)."""
     if not isinstance(item, dict):
         errors.add(index, "run", 'must be an object like {"agent": "content", "duration_ms": 4200}')
@@ -138,8 +183,8 @@ def run_from_item(item: Any, index: int, errors: Errors, lookup: Lookup, now: dt
         errors.add(index, "measures", f"at most {MAX_MEASURES} measures")
     for name, value in measures.items():
         fields.number(errors, index, value, f"measures.{str(name)[:40]}", minimum=-1e12, maximum=1e12)
-    run = AgentRun(
-        agent=agent,
+    run = RunRow(
+        agent_id=agent.pk if agent is not None else None,
         started_at=started,
         duration_ms=duration or 0.0,
         peak_memory_mb=fields.number(errors, index, item.get("peak_memory_mb"), "peak_memory_mb", maximum=1e7),
@@ -169,7 +214,11 @@ def run_from_item(item: Any, index: int, errors: Errors, lookup: Lookup, now: dt
     return run if len(errors) == count else None
 
 
-def store_runs(runs: list[AgentRun], calls: Iterable[ModelCall] = ()) -> int:
+def _instances(model: type[models.Model], rows: list[Any]) -> list[models.Model]:
+    return [model(**{f.name: getattr(r, f.name) for f in dataclass_fields(r)}) for r in rows]
+
+
+def store_runs(runs: list[RunRow], calls: Iterable[CallRow] = ()) -> int:
     """Store a batch in one transaction; runs already stored (same agent and id) are skipped."""
     calls = list(calls)
     keyed = {(r.agent_id, r.external_id) for r in runs if r.external_id}
@@ -186,13 +235,13 @@ def store_runs(runs: list[AgentRun], calls: Iterable[ModelCall] = ()) -> int:
                 copy_rows(AgentRun, runs)
         except IntegrityError:
             # The same run sent at the same moment by two requests: stored once.
-            AgentRun.objects.bulk_create(runs, batch_size=1000, ignore_conflicts=True)
+            AgentRun.objects.bulk_create(_instances(AgentRun, runs), batch_size=1000, ignore_conflicts=True)
         if calls:
             try:
                 with transaction.atomic():
                     copy_rows(ModelCall, calls)
             except IntegrityError:
-                ModelCall.objects.bulk_create(calls, batch_size=1000, ignore_conflicts=True)
+                ModelCall.objects.bulk_create(_instances(ModelCall, calls), batch_size=1000, ignore_conflicts=True)
     return len(runs)
 
 
@@ -202,7 +251,7 @@ def copy_rows(model: type[models.Model], objs: list[Any]) -> None:
     if not objs:
         return
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=1000)
+        model.objects.bulk_create(_instances(model, objs), batch_size=1000)
         return
     concrete = [f for f in model._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in concrete)
@@ -289,8 +338,5 @@ def log_from_item(item: Any, index: int, errors: Errors, lookup: Lookup, now: dt
 
 def store_logs(lines: list[LogRow]) -> int:
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            copy_rows(LogLine, lines)
-        else:
-            LogLine.objects.bulk_create([LogLine(**{f: getattr(x, f) for f in LogRow.__slots__}) for x in lines])
+        copy_rows(LogLine, lines)
     return len(lines)

@@ -28,7 +28,6 @@ from typing import Any
 from . import fields, ingest
 from .choices import LogLevel, QaVerdict, RunSource, level_from_severity_number
 from .fields import Errors
-from .models import AgentRun, ModelCall
 
 AGENT_OPERATION = "invoke_agent"
 MODEL_OPERATIONS = {"chat", "text_completion", "generate_content"}
@@ -362,17 +361,20 @@ def _times(errors: Errors, span: Span, now: dt.datetime) -> tuple[dt.datetime | 
     return start, duration
 
 
-def map_spans(spans: list[Span], now: dt.datetime, errors: Errors) -> tuple[list[AgentRun], list[ModelCall]]:
+def map_spans(spans: list[Span], now: dt.datetime, errors: Errors) -> tuple[list[ingest.RunRow], list[ingest.CallRow]]:
     """Agent runs and model calls of a batch; errors added (with their place) instead of raising."""
     genai = [s for s in spans if s.attributes.get("gen_ai.operation.name") is not None]
-    names = {s.attributes.get("gen_ai.agent.name") for s in genai}
-    lookup = ingest.Lookup(agent_names=(n for n in names if isinstance(n, str)))
-    runs: dict[str, AgentRun] = {}
-    calls: list[tuple[Span, ModelCall]] = []
+    names = {n for s in genai if isinstance(n := s.attributes.get("gen_ai.agent.name"), str)}
+    lookup = ingest.Lookup(agent_names=names)
+    runs: dict[str, ingest.RunRow] = {}
+    calls: list[tuple[Span, ingest.CallRow]] = []
     for span in genai:
         a = span.attributes
         at = f"{span.where}.attributes"
         operation = a.get("gen_ai.operation.name")
+        if not isinstance(operation, str):
+            errors.add(None, f"{at}.gen_ai.operation.name", "must be a string")
+            continue
         if operation != AGENT_OPERATION and operation not in MODEL_OPERATIONS:
             continue
         count = len(errors)
@@ -416,11 +418,11 @@ def map_spans(spans: list[Span], now: dt.datetime, errors: Errors) -> tuple[list
             if not provider:
                 errors.add(None, f"{at}.gen_ai.provider.name", "is required on a model call span")
             if len(errors) == count and start is not None:
-                call = ModelCall(
+                call = ingest.CallRow(
                     at=start,
                     provider=provider,
                     model=model,
-                    agent=agent,
+                    agent_id=agent.pk if agent is not None else None,
                     duration_ms=duration or 0.0,
                     tokens_in=tokens[0],
                     tokens_out=tokens[1],
@@ -439,8 +441,8 @@ def map_spans(spans: list[Span], now: dt.datetime, errors: Errors) -> tuple[list
                 measures[key[len("agent.measure.") :][:50]] = fields.number(
                     errors, None, value, f"{at}.{key[:80]}", minimum=-1e12, maximum=1e12
                 )
-        run = AgentRun(
-            agent=agent,
+        run = ingest.RunRow(
+            agent_id=agent.pk if agent is not None else None,
             started_at=start or now,
             duration_ms=duration or 0.0,
             peak_memory_mb=fields.number(
@@ -480,7 +482,7 @@ def map_spans(spans: list[Span], now: dt.datetime, errors: Errors) -> tuple[list
     for span, call in calls:
         parent = runs.get(span.parent_id)
         if parent is not None:
-            call.agent = call.agent or parent.agent
+            call.agent_id = call.agent_id or parent.agent_id
             parent.model_calls += 1
             parent.provider = parent.provider or call.provider
             parent.model = parent.model or call.model
@@ -493,12 +495,9 @@ def map_spans(spans: list[Span], now: dt.datetime, errors: Errors) -> tuple[list
 
 def map_records(records: list[Record], now: dt.datetime, errors: Errors) -> list[ingest.LogRow]:
     """Log lines of a batch: the service from ``service.name`` (a service slug, or an agent's name)."""
-    service_names = {r.resource.get("service.name") for r in records}
-    agent_names = service_names | {r.attributes.get("gen_ai.agent.name") for r in records}
-    lookup = ingest.Lookup(
-        agent_names=(n for n in agent_names if isinstance(n, str)),
-        service_names=(n for n in service_names if isinstance(n, str)),
-    )
+    service_names = {n for r in records if isinstance(n := r.resource.get("service.name"), str)}
+    agent_names = service_names | {n for r in records if isinstance(n := r.attributes.get("gen_ai.agent.name"), str)}
+    lookup = ingest.Lookup(agent_names=agent_names, service_names=service_names)
     lines = []
     limit = ingest.max_message_bytes()
     for record in records:

@@ -23,7 +23,7 @@ from ..services.probes import USER_AGENT
 from . import fields, ingest
 from .choices import RunSource
 from .fields import Errors
-from .models import Agent, AgentRun
+from .models import Agent
 
 log = logging.getLogger(__name__)
 BODY_LIMIT = 1_048_576
@@ -80,7 +80,7 @@ def apply(agents: list[Agent], status: Any, memory: Any, error: str, now: dt.dat
     if isinstance(status, dict) and isinstance(status.get("agents"), list):
         reported = {a.get("name"): a for a in status["agents"] if isinstance(a, dict)}
     memory_by_agent = memory.get("agents", {}) if isinstance(memory, dict) else {}
-    runs: list[AgentRun] = []
+    runs: list[ingest.RunRow] = []
     for agent in agents:
         entry = reported.get(agent.slug) or {}
         mem = memory_by_agent.get(agent.slug) if isinstance(memory_by_agent, dict) else None
@@ -106,7 +106,7 @@ def apply(agents: list[Agent], status: Any, memory: Any, error: str, now: dt.dat
     return ingest.store_runs(runs) if runs else 0
 
 
-def _runs(agent: Agent, items: Any, now: dt.datetime) -> list[AgentRun]:
+def _runs(agent: Agent, items: Any, now: dt.datetime) -> list[ingest.RunRow]:
     """The listed runs that pass the same checks as the ingest API (a bad one is skipped and logged)."""
     if not isinstance(items, list):
         return []

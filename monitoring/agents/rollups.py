@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from ..services.histogram import Histogram
 from .choices import QaVerdict
+from .ingest import RunRow
 from .models import AgentRun, AgentRunHour
 
 MARGIN = dt.timedelta(minutes=2)
@@ -30,7 +31,7 @@ def _hour(at: dt.datetime) -> dt.datetime:
     return at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def buckets_of(runs: list[AgentRun]) -> list[AgentRunHour]:
+def buckets_of(runs: list[Any]) -> list[AgentRunHour]:
     """The rollup rows of a complete set of runs (every run of the buckets they fall in)."""
     rows: dict[tuple[int, dt.datetime, str], AgentRunHour] = {}
     hists: dict[tuple[int, dt.datetime, str], Histogram] = defaultdict(Histogram)
@@ -91,7 +92,7 @@ def rollup(now: dt.datetime | None = None) -> int:
     where = Q(pk__in=[])
     for agent_id, hour in touched:
         where |= Q(agent_id=agent_id, started_at__gte=hour, started_at__lt=hour + dt.timedelta(hours=1))
-    runs = [AgentRun(**values) for values in AgentRun.objects.filter(where).values(*FIELDS).iterator(chunk_size=5000)]
+    runs = [RunRow(**values) for values in AgentRun.objects.filter(where).values(*FIELDS).iterator(chunk_size=5000)]
     rows = buckets_of(runs)
     with transaction.atomic():
         clear = Q(pk__in=[])
