@@ -182,3 +182,18 @@ def test_generated_bodies_never_get_a_5xx_and_refusals_store_nothing(token: str,
     assert response.status_code < 500
     if response.status_code != 201:
         assert AgentRun.objects.count() == before
+
+
+LOG_KEYS = st.sampled_from(sorted(["service", "agent", "level", "message", "at", "attributes", "trace_id"]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.lists(st.dictionaries(LOG_KEYS, JSONISH | st.just("agents"), max_size=7), min_size=1, max_size=4) | JSONISH
+)
+def test_generated_log_bodies_never_get_a_5xx_and_refusals_store_nothing(token: str, body: Any) -> None:
+    before = LogLine.objects.count()
+    response = post_json(LOGS, json.dumps(body), token)
+    assert response.status_code < 500, response.content
+    if response.status_code != 201:
+        assert LogLine.objects.count() == before
