@@ -12,6 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
 from opsportal.access import api_error, api_view, has_perm
+from opsportal.web import ApiError
 
 from . import chain, status
 from .choices import LogLevel
@@ -33,7 +34,7 @@ def agent_status(request: HttpRequest, name: str) -> JsonResponse:
     agent = Agent.objects.select_related("service").filter(slug=name).first()
     if agent is None:
         known = list(Agent.objects.values_list("slug", flat=True))
-        return api_error(404, f"unknown agent {name[:60]!r}", field="name", agents=known)
+        raise ApiError(404, f"unknown agent {name[:60]!r}", {"name": "unknown agent"}, agents=known)
     now = timezone.now()
     return JsonResponse(status.agents_json([agent], now)[0] | {"timestamp": now.isoformat()})
 
@@ -47,18 +48,18 @@ def memory_stats(request: HttpRequest) -> JsonResponse:
 def agent_logs(request: HttpRequest) -> JsonResponse:
     level = request.GET.get("level", "info").lower()
     limit_raw = request.GET.get("limit", "50")
-    errors = []
+    errors: dict[str, str] = {}
     if level not in LogLevel.values:
-        errors.append({"field": "level", "message": f"must be one of {', '.join(LogLevel.values)}"})
+        errors["level"] = f"one of {', '.join(LogLevel.values)}"
     if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 500:
-        errors.append({"field": "limit", "message": "must be a whole number from 1 to 500"})
+        errors["limit"] = "a whole number from 1 to 500"
     agent = None
     if request.GET.get("agent"):
         agent = Agent.objects.filter(slug=request.GET["agent"]).first()
         if agent is None:
-            errors.append({"field": "agent", "message": "unknown agent"})
+            errors["agent"] = "unknown agent"
     if errors:
-        return api_error(400, "; ".join(f"{e['field']} {e['message']}" for e in errors), errors=errors)
+        raise ApiError(400, "; ".join(f"{name}: {problem}" for name, problem in errors.items()), errors)
     return JsonResponse(status.agent_logs(level, int(limit_raw), agent))
 
 

@@ -17,10 +17,12 @@ from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from ..metrics.charts import series_points, sparkline
+from opsportal.charts import sparkline
+
 from ..metrics.models import Metric, MetricSeries
+from ..metrics.series import series_points
 from . import chain, rollups, status
-from .charts import bars, chain_strip
+from .charts import chain_strip
 from .models import Agent, AgentRun, AgentRunHour, LogLine
 
 HOURS = 24
@@ -155,31 +157,46 @@ def page(now: dt.datetime | None = None) -> dict[str, Any]:
                 "runs_last_hour": h["runs"][-1] or 0,
                 "runs_24h": sum(v or 0 for v in h["runs"]),
                 "failed_24h": sum(v or 0 for v in h["failed"]),
-                "runs_spark": sparkline([v or 0 for v in h["runs"]], label=f"{agent.name} runs per hour"),
+                "runs_spark": sparkline(
+                    [v or 0 for v in h["runs"]], label=f"{agent.name} runs per hour", mark_last=True
+                ),
                 "p95_seconds": p95_s,
                 "p95_slow": p95_s is not None and p95_s > slow_limit,
-                "duration_spark": sparkline(h["duration"], threshold=slow_limit, label="longest run per hour (s)"),
+                "duration_spark": sparkline(
+                    h["duration"], threshold=slow_limit, label="longest run per hour (s)", mark_last=True
+                ),
                 "memory_now": mem_now,
                 "memory_over": mem_now is not None and mem_now > limit,
                 "memory_spark": sparkline(
-                    mem, threshold=limit, grade="alerting" if mem_now and mem_now > limit else "ok", label="memory MB"
+                    mem,
+                    threshold=limit,
+                    css="spark-alerting" if mem_now and mem_now > limit else "spark-ok",
+                    label="memory MB",
+                    mark_last=True,
                 ),
                 "rejection_now": rejection_now,
                 "rejection_over": rejection_now is not None and rejection_now > reject_limit,
                 "rejection_spark": sparkline(
                     h["rejection"],
                     threshold=reject_limit,
-                    grade="alerting" if rejection_now and rejection_now > reject_limit else "ok",
+                    css="spark-alerting" if rejection_now and rejection_now > reject_limit else "spark-ok",
+                    mark_last=True,
                     label="QA rejection % per hour",
                 ),
                 "quality_now": _last(h["quality"]),
-                "quality_spark": sparkline(h["quality"], label="quality score per hour"),
+                "quality_spark": sparkline(h["quality"], label="quality score per hour", mark_last=True),
                 "critique_now": _last(h["critique"]),
-                "critique_spark": sparkline(h["critique"], threshold=critique_limit, label="most critique iterations"),
+                "critique_spark": sparkline(
+                    h["critique"], threshold=critique_limit, label="most critique iterations", mark_last=True
+                ),
                 "tokens_today": day_values[-1]["tokens"],
                 "cost_today": day_values[-1]["cost"],
-                "tokens_bars": bars([d["tokens"] for d in day_values], [str(d) for d in days], unit="tokens"),
-                "cost_bars": bars([d["cost"] for d in day_values], [str(d) for d in days], unit="USD"),
+                "tokens_spark": sparkline(
+                    [d["tokens"] for d in day_values], label="tokens per day, 7 days", mark_last=True
+                ),
+                "cost_spark": sparkline(
+                    [d["cost"] for d in day_values], label="cost per day (USD), 7 days", mark_last=True
+                ),
                 "errors": errors.get(agent.pk, []),
             }
         )

@@ -17,10 +17,10 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from ..alerts.alerting import setting
 from ..metrics.evaluation import SampleIn, record_samples
 from ..metrics.models import Metric
 from ..services.models import Service
+from . import conf
 from .choices import AgentKind, QaVerdict
 from .models import Agent, AgentRun, LogLine
 
@@ -104,7 +104,7 @@ def agent_values(now: dt.datetime) -> list[SampleIn]:
         .values("agent_id")
         .annotate(**annotations)
     }
-    minimum = max(1, setting("AGENT_QA_MIN_RUNS", 10))
+    minimum = max(1, conf.AGENT_QA_MIN_RUNS.get())
     samples = []
     for agent_id, agent in agents.items():
         row = rows.get(agent_id, {})
@@ -133,7 +133,7 @@ def log_error_rates(now: dt.datetime) -> list[SampleIn]:
     if metric is None:
         return []
     since = now - dt.timedelta(minutes=metric.window_minutes)
-    minimum = max(1, setting("LOG_METRIC_MIN_LINES", 20))
+    minimum = max(1, conf.LOG_METRIC_MIN_LINES.get())
     rows = (
         LogLine.objects.filter(at__gte=since, at__lte=now)
         .order_by()

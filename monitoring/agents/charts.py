@@ -1,7 +1,4 @@
-"""SVG pictures of the agents part: the fallback chain as a strip of providers, and small daily bars.
-
-Trend lines use the metric catalog's sparkline (``monitoring.metrics.charts.sparkline``).
-"""
+"""The fallback chain drawn as a strip of providers (trend lines use ``opsportal.charts.sparkline``)."""
 
 from __future__ import annotations
 
@@ -62,25 +59,3 @@ def chain_strip(providers: Sequence[dict], *, box: int = 132, height: int = 54, 
             )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - numbers and escaped names only
-
-
-def bars(
-    values: Sequence[float], labels: Sequence[str], *, width: int = 140, height: int = 30, unit: str = ""
-) -> SafeString:
-    """Vertical bars (tokens or cost per day), each with a title giving its day and value."""
-    top = max(values, default=0) or 1.0
-    n = max(1, len(values))
-    step = width / n
-    parts = [
-        f'<svg class="bars" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(unit or "per day")}">'
-    ]
-    for i, (value, label) in enumerate(zip(values, labels, strict=False)):
-        h = max(1.0 if value else 0.0, (height - 2) * value / top)
-        shown = f"{value:,.4f}".rstrip("0").rstrip(".") if unit == "USD" else f"{value:,.0f}"
-        parts.append(
-            f'<rect x="{i * step + 1:.1f}" y="{height - h:.1f}" width="{max(1.0, step - 2):.1f}" height="{h:.1f}" '
-            f'fill="#2456d6" opacity=".8"><title>{escape(label)}: {shown} {escape(unit)}</title></rect>'
-        )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308 - numbers and escaped labels only

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from ..alerts.alerting import setting
+from ..metrics import conf as metrics_conf
 
 FUTURE_SLACK = dt.timedelta(minutes=5)
 ATTRIBUTES_MAX_BYTES = 4096
@@ -127,7 +127,7 @@ _window: dict[str, Any] = {"now": None, "days": 7}
 def _max_age_days(now: dt.datetime) -> int:
     """INGEST_MAX_AGE_DAYS, read once per batch (every item of a batch shares its ``now``)."""
     if _window["now"] is not now:
-        _window.update(now=now, days=setting("INGEST_MAX_AGE_DAYS", 7))
+        _window.update(now=now, days=metrics_conf.INGEST_MAX_AGE_DAYS.get())
     return int(_window["days"])
 
 

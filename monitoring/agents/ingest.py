@@ -15,9 +15,8 @@ from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
 
-from ..alerts.alerting import setting
 from ..services.models import Service
-from . import fields
+from . import conf, fields
 from .choices import LEVEL_ALIASES, LogLevel, QaVerdict, RunSource
 from .fields import Errors
 from .models import Agent, AgentRun, LogLine, ModelCall
@@ -50,15 +49,15 @@ MAX_MEASURES = 20
 
 
 def max_runs() -> int:
-    return setting("AGENT_INGEST_MAX_BATCH", 1000)
+    return conf.AGENT_INGEST_MAX_BATCH.get()
 
 
 def max_log_lines() -> int:
-    return setting("LOG_INGEST_MAX_BATCH", 5000)
+    return conf.LOG_INGEST_MAX_BATCH.get()
 
 
 def max_message_bytes() -> int:
-    return setting("LOG_MAX_MESSAGE_BYTES", 16384)
+    return conf.LOG_MAX_MESSAGE_BYTES.get()
 
 
 @dataclass(slots=True)

@@ -18,8 +18,7 @@ from django.http import HttpRequest, HttpResponse
 
 from opsportal.access import api_view, json_body
 
-from ..alerts.alerting import setting
-from . import fields, ingest, otlp
+from . import conf, fields, ingest, otlp
 from .api import INGEST_PERMISSION
 from .fields import Errors, PayloadTooLarge
 
@@ -34,7 +33,7 @@ class Refusal(Exception):
 
 
 def max_bytes() -> int:
-    return setting("OTLP_MAX_BYTES", 5 * 1024 * 1024)
+    return conf.OTLP_MAX_BYTES.get()
 
 
 def _decompress(raw: bytes, encoding: str) -> bytes:
@@ -101,7 +100,7 @@ def _receive(request: HttpRequest, kind: str) -> HttpResponse:
         ctype, body = _read(request)
         if kind == "traces":
             items = otlp.spans_from_json(body) if ctype == JSON else otlp.spans_from_protobuf(body)
-            ingest.check_batch_size(len(items), setting("OTLP_MAX_SPANS", 5000), "spans")
+            ingest.check_batch_size(len(items), conf.OTLP_MAX_SPANS.get(), "spans")
         else:
             items = otlp.records_from_json(body) if ctype == JSON else otlp.records_from_protobuf(body)
             ingest.check_batch_size(len(items), ingest.max_log_lines(), "log records")

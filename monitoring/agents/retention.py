@@ -12,7 +12,7 @@ import datetime as dt
 from django.db.models import Count
 from django.utils import timezone
 
-from ..alerts.alerting import setting
+from . import conf
 from .models import AgentRun, AgentRunHour, LogLine, ModelCall, ProviderCheck
 
 CHUNK = 20000
@@ -31,8 +31,8 @@ def _delete_chunks(queryset: object) -> int:
 def prune_logs(now: dt.datetime | None = None) -> dict[str, int]:
     """Delete lines older than the retention age, then each service's lines beyond the newest N."""
     now = now or timezone.now()
-    aged = _delete_chunks(LogLine.objects.filter(at__lt=now - dt.timedelta(days=setting("LOG_RETENTION_DAYS", 7))))
-    limit = setting("LOG_MAX_LINES_PER_SERVICE", 100_000)
+    aged = _delete_chunks(LogLine.objects.filter(at__lt=now - dt.timedelta(days=conf.LOG_RETENTION_DAYS.get())))
+    limit = conf.LOG_MAX_LINES_PER_SERVICE.get()
     over = 0
     crowded = LogLine.objects.values("service_id").annotate(n=Count("id")).filter(n__gt=limit)
     for row in crowded:
@@ -51,7 +51,7 @@ def prune_logs(now: dt.datetime | None = None) -> dict[str, int]:
 def prune(now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     stats = prune_logs(now)
-    runs_cutoff = now - dt.timedelta(days=setting("AGENT_RUN_RETENTION_DAYS", 30))
+    runs_cutoff = now - dt.timedelta(days=conf.AGENT_RUN_RETENTION_DAYS.get())
     stats["runs"] = _delete_chunks(AgentRun.objects.filter(started_at__lt=runs_cutoff))
     stats["run_hours"] = _delete_chunks(AgentRunHour.objects.filter(hour__lt=now - dt.timedelta(days=400)))
     stats["model_calls"] = _delete_chunks(ModelCall.objects.filter(at__lt=runs_cutoff))

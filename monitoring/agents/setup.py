@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-# Tunables of the agents part with their defaults; read once at start so a malformed value stops
-# the process naming the variable.
-INT_SETTINGS = {
-    "AGENT_INGEST_MAX_BATCH": 1000,
-    "AGENT_QA_MIN_RUNS": 10,
-    "AGENT_RUN_RETENTION_DAYS": 30,
-    "LOG_INGEST_MAX_BATCH": 5000,
-    "LOG_MAX_MESSAGE_BYTES": 16384,
-    "LOG_RETENTION_DAYS": 7,
-    "LOG_MAX_LINES_PER_SERVICE": 100_000,
-    "LOG_METRIC_MIN_LINES": 20,
-    "OTLP_MAX_BYTES": 5 * 1024 * 1024,
-    "OTLP_MAX_SPANS": 5000,
-}
-
 
 def setup() -> None:
     from opsportal import audit
     from opsportal.schedule import DefaultEntry, declare
 
-    from ..alerts.alerting import setting
     from . import admin, tasks  # noqa: F401 - registers the admin pages and the Celery tasks
-
-    for name, default in INT_SETTINGS.items():
-        setting(name, default)
     from .models import Agent, ModelProvider
 
     audit.register(

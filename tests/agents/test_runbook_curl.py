@@ -119,6 +119,6 @@ def test_test_all_posts_for_editors_only_and_errors_are_json(portal: Any, token_
     code, body = curl(f"{portal.url}/api/agents/nobody/status", token_for("viewer"))
     assert code == 404 and body["error"] == "unknown agent 'nobody'" and "content" in body["agents"]
     code, body = curl(f"{portal.url}/api/agents/logs?level=loud&limit=9999", token_for("viewer"))
-    assert code == 400 and [e["field"] for e in body["errors"]] == ["level", "limit"]
+    assert code == 400 and set(body["errors"]) == {"level", "limit"} and body["error"].startswith("level: one of")
     code, body = curl(f"{portal.url}/api/agents/status", "opp_not_a_token")
     assert code == 401
