@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0005_rollup_board_index'),
+        ('monitoring', '0006_alertevent_held'),
     ]
 
     operations = [
