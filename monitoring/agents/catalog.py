@@ -1,6 +1,6 @@
 """Agent metrics into the metric catalog: values per agent (label ``agent:<slug>``) and per service from logs.
 
-``compute()`` runs every minute. Each metric row (loaded by migration 0008, thresholds editable)
+``compute()`` runs every minute. Each metric row (loaded by migration 0009, thresholds editable)
 says its window; values come from agent runs in that window and from what polling last reported.
 The samples are recorded with the agent's service, so the metric evaluation raises the runbook's
 alerts through the alert machinery (holds, silences, notifications) with that service.

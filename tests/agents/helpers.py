@@ -62,7 +62,7 @@ def ensure_agents() -> None:
     """Transactional tests (live_server) flush the tables: put the migration's agents back."""
     import importlib
 
-    seed = importlib.import_module("monitoring.migrations.0008_agents_seed")
+    seed = importlib.import_module("monitoring.migrations.0009_agents_seed")
     for position, (slug, name, kind, description) in enumerate(seed.AGENTS, start=1):
         Agent.objects.get_or_create(
             slug=slug, defaults={"name": name, "kind": kind, "description": description, "position": position}

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0006_alertevent_held'),
+        ('monitoring', '0007_heartbeat_checks'),
     ]
 
     operations = [

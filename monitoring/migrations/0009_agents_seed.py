@@ -123,6 +123,6 @@ def unload(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("monitoring", "0007_agents")]
+    dependencies = [("monitoring", "0008_agents")]
 
     operations = [migrations.RunPython(load, unload)]
