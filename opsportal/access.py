@@ -12,7 +12,6 @@ can find a view that forgot to declare one.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -23,7 +22,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from . import audit
+from . import audit, bodies
 from .models import ApiToken
 from .roles import role_permission_names
 from .web import ApiError
@@ -139,18 +138,30 @@ def api_view(perm: str, methods: Iterable[str] = ("GET",)) -> Callable[[View], V
                 return view(request, *args, **kwargs)
             except ApiError as exc:  # a client error raised by a helper (web.api_page, web.time_param ...)
                 return exc.response()
+            except bodies.BodyRefused as refused:
+                return refused.response()
 
         wrapper.required_permission = perm  # type: ignore[attr-defined]
+        wrapper.allowed_methods = frozenset(allowed)  # type: ignore[attr-defined]
         return wrapper
 
     return decorator
 
 
-def json_body(request: HttpRequest, *, max_bytes: int = 5 * 1024 * 1024) -> Any:
-    """Parse a JSON request body, raising ValueError with a user-facing message."""
-    if len(request.body) > max_bytes:
-        raise ValueError(f"request body larger than {max_bytes} bytes")
-    try:
-        return json.loads(request.body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"body is not valid JSON: {exc}") from None
+def json_body(
+    request: HttpRequest,
+    *,
+    max_bytes: int | None = None,
+    max_depth: int | None = None,
+    require_type: bool = True,
+    allow_empty: bool = True,
+) -> Any:
+    """The request's JSON document, checked by the one parsing layer (opsportal.bodies).
+
+    Size (413), Content-Type (415), depth, NUL and lone surrogates, oversized numbers and NaN
+    are refused with ``BodyRefused``, which ``api_view`` answers as JSON with every error's
+    index and field. An empty body is None unless ``allow_empty`` is False.
+    """
+    return bodies.parse_json(
+        request, max_bytes=max_bytes, max_depth=max_depth, require_type=require_type, allow_empty=allow_empty
+    )

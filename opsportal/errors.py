@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -10,6 +11,18 @@ def _page(request: HttpRequest, status: int, title: str, message: str) -> HttpRe
     if request.path.startswith("/api/"):
         return JsonResponse({"error": message}, status=status)
     return render(request, "error.html", {"status": status, "title": title, "message": message}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's own refusals (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields): JSON under /api/."""
+    if isinstance(exception, RequestDataTooBig):
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                {"error": "request body too large", "errors": [{"field": "body", "message": "request body too large"}]},
+                status=413,
+            )
+        return _page(request, 413, "Too large", "The data sent is larger than this page accepts.")
+    return _page(request, 400, "Bad request", "The request could not be read.")
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

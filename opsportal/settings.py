@@ -290,11 +290,35 @@ METRICS_TOKEN = (
 )
 API_PAGE_SIZE = conf.integer("API_PAGE_SIZE", 100, "Rows per page of the JSON API.", minimum=1)
 LOG_LEVEL = conf.string("LOG_LEVEL", "INFO", "Level of the console log.").upper()
+# Request bodies (opsportal/bodies.py): one size, depth and batch limit for every JSON endpoint and upload.
+API_MAX_BODY_BYTES = conf.integer(
+    "API_MAX_BODY_BYTES", 2 * 1024 * 1024, "Largest JSON body or upload accepted (413 beyond).", minimum=1024
+)
+API_MAX_DEPTH = conf.integer("API_MAX_DEPTH", 32, "Deepest nesting of a JSON body.", minimum=2)
+API_MAX_BATCH = conf.integer("API_MAX_BATCH", 1000, "Most items in one batch of any JSON endpoint (413 beyond).", minimum=1)
+# Django refuses bigger bodies before any view runs (an HTML 400); keep it above the API's own limit
+# so a JSON endpoint answers 413 itself.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES + 1)
+# Outbound targets (probes, channel URLs): networks added to the built-in deny list (link-local,
+# cloud metadata, unspecified, multicast, broadcast) and exceptions carved out of it (opsportal/netguard.py).
+PROBE_DENY_NETWORKS = conf.cidr_list(
+    "PROBE_DENY_NETWORKS",
+    [],
+    "Networks probes and channels may not reach, on top of link-local, metadata, multicast (e.g. 10.0.0.0/8).",
+)
+PROBE_ALLOW_NETWORKS = conf.cidr_list(
+    "PROBE_ALLOW_NETWORKS", [], "Exceptions carved out of the deny list (the most specific network wins)."
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"one_line_refusals": {"()": "opsportal.logfilters.OneLineRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django.request": {"filters": ["one_line_refusals"]},
+        "django.security": {"filters": ["one_line_refusals"]},
+    },
 }

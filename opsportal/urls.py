@@ -48,6 +48,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "opsportal.errors.bad_request"
 handler403 = "opsportal.errors.permission_denied"
 handler404 = "opsportal.errors.not_found"
 handler500 = "opsportal.errors.server_error"

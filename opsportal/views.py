@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 
 from . import health
 from . import metrics as portal_metrics
@@ -28,9 +29,21 @@ from .roles import role_of, set_role
 User = get_user_model()
 
 
+def _read_only(request: HttpRequest) -> HttpResponse | None:
+    """405 for anything but GET and HEAD (these two pages change nothing; no CSRF check applies)."""
+    if request.method in ("GET", "HEAD"):
+        return None
+    body = {"error": f"method {request.method} not allowed", "allowed": ["GET", "HEAD"]}
+    return JsonResponse(body, status=405, headers={"Allow": "GET, HEAD"})
+
+
 @public_view("load balancers and uptime checkers poll it without credentials; it shows no secret")
+@csrf_exempt
 @never_cache
-def api_health(request: HttpRequest) -> JsonResponse:
+def api_health(request: HttpRequest) -> HttpResponse:
+    refused = _read_only(request)
+    if refused is not None:
+        return refused
     report = health.run_checks()
     if not request.user.is_authenticated:
         # Anonymous pollers get statuses and messages; host names and paths are for signed-in users.
@@ -40,8 +53,12 @@ def api_health(request: HttpRequest) -> JsonResponse:
 
 
 @public_view("Prometheus scrapes it; optionally guarded by METRICS_TOKEN")
+@csrf_exempt
 @never_cache
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    refused = _read_only(request)
+    if refused is not None:
+        return refused
     expected = settings.METRICS_TOKEN
     if expected:
         header = request.META.get("HTTP_AUTHORIZATION", "")

@@ -38,6 +38,9 @@ ROUTES = [
     Route("jobs", READ),
     Route("api_health", {r: 200 for r in ("anon", "outsider", "viewer", "editor", "admin")}, note="(degraded is 200)"),
     Route("metrics", {r: 200 for r in ("anon", "outsider", "viewer", "editor", "admin")}),
+    # Read-only pages: a POST is 405 for everyone (no CSRF check stands in front of it).
+    Route("api_health", {r: 405 for r in ("anon", "outsider", "viewer", "editor", "admin")}, method="POST"),
+    Route("metrics", {r: 405 for r in ("anon", "outsider", "viewer", "editor", "admin")}, method="POST"),
     Route("api_me", {"anon": 401, "outsider": 403, "viewer": 200, "editor": 200, "admin": 200}),
     Route("api_users", API_ADMIN),
     Route(
