@@ -1,4 +1,4 @@
-"""Core models: the audit log, API tokens, process heartbeats and portal-wide permissions."""
+"""Core models: the audit log, API tokens, process heartbeats, portal-wide permissions, recovery codes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django_otp.models import Device
 
 
 class PortalPermissions(models.Model):
@@ -255,3 +256,46 @@ class SignInEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} {self.username or '?'} from {self.ip or '?'}"
+
+
+class RecoveryCodeDevice(Device):
+    """A user's set of single-use recovery codes, a second factor for when the phone is lost.
+
+    The codes are shown once when made; only their SHA-256 digests are stored (each code carries
+    about 59 random bits, so a fast hash is enough, as for API tokens). Making new codes replaces the set.
+    """
+
+    class Meta:
+        verbose_name = "recovery code set"
+
+    def verify_token(self, token: object) -> bool:
+        digest = recovery_digest(str(token))
+        if not digest:
+            return False
+        used = self.codes.filter(digest=digest, used_at__isnull=True).update(used_at=timezone.now())
+        return used == 1
+
+    def remaining(self) -> int:
+        return self.codes.filter(used_at__isnull=True).count()
+
+
+class RecoveryCode(models.Model):
+    """One recovery code of a set: its digest, and when it was used (a code works once)."""
+
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64, unique=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} ({'used' if self.used_at else 'unused'})"
+
+
+RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper without doubt
+
+
+def recovery_digest(code: str) -> str:
+    """The stored digest of a recovery code as typed ('' when it cannot be one)."""
+    plain = "".join(ch for ch in code.lower() if ch.isalnum())
+    if len(plain) != 12 or any(ch not in RECOVERY_ALPHABET for ch in plain):
+        return ""
+    return hashlib.sha256(f"opsportal-recovery:{plain}".encode()).hexdigest()

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_celery_beat",
     "opsportal",
     "monitoring",
@@ -82,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "opsportal.twofactor.TwoFactorGateMiddleware",
     "opsportal.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -169,6 +173,19 @@ AXES_IPWARE_PROXY_COUNT = (
 )
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+
+# Two-factor sign-in (TOTP, django-otp): required for nobody, for admins, or for everyone. A user
+# who has enrolled is always asked for the second factor; API tokens are not affected.
+TWO_FACTOR_REQUIRED = conf.choice(
+    "TWO_FACTOR_REQUIRED",
+    "none",
+    ("none", "admins", "everyone"),
+    "Who must sign in with a second factor (TOTP): none, admins or everyone.",
+)
+OTP_TOTP_ISSUER = conf.string("TWO_FACTOR_ISSUER", "Ops Portal", "Issuer name authenticator apps show.")
+TWO_FACTOR_PENDING_SECONDS = conf.integer(
+    "TWO_FACTOR_PENDING_SECONDS", 300, "An accepted password waits this long for its second factor.", minimum=30
 )
 
 LANGUAGE_CODE = "en-us"

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from . import health
+from . import health, twofactor
 from . import metrics as portal_metrics
 from .access import console_view, public_view
 from .forms import AuditFilterForm, TokenCreateForm, UserCreateForm, UserEditForm
@@ -104,7 +104,13 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     set_role(user, new_role)
             messages.success(request, f"User {user.username} saved.")
             return redirect("users")
-    return render(request, "opsportal/user_form.html", {"form": form, "title": f"Edit {user.username}", "target": user})
+    context = {
+        "form": form,
+        "title": f"Edit {user.username}",
+        "target": user,
+        "two_factor_on": twofactor.enrolled(user),
+    }
+    return render(request, "opsportal/user_form.html", context)
 
 
 # API tokens -------------------------------------------------------------------------------

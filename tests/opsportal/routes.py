@@ -21,6 +21,11 @@ def _other_user(users: dict[str, Any]) -> dict[str, Any]:
 ROUTES = [
     Route("login", {"anon": 200, "outsider": 302, "viewer": 302, "editor": 302, "admin": 302}),
     Route("logout", {r: 302 for r in ("anon", "outsider", "viewer", "editor", "admin")}, method="POST"),
+    # The second step and enrolment during sign-in: without a pending sign-in, back to the sign-in page.
+    Route("login_verify", {r: 302 for r in ("anon", "outsider", "viewer", "editor", "admin")}),
+    Route("login_enrol", {r: 302 for r in ("anon", "outsider", "viewer", "editor", "admin")}),
+    Route("two_factor", READ),
+    Route("two_factor_reset", on_success(ADMIN_ONLY, 302), method="POST", setup=_other_user),
     Route("password_change", READ),
     Route("password_change_done", READ),
     Route("tokens", READ),
