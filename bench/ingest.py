@@ -65,7 +65,7 @@ def main() -> None:
         Service.objects.get_or_create(slug=f"bench-{n}", defaults={"name": f"Bench {n}", "url": "http://127.0.0.1:9/"})
 
     port = free_port()
-    env = {**os.environ, **bench_env(), "INGEST_MAX_BATCH": str(max(1000, args.batch_size))}
+    env = {**os.environ, **bench_env(), "API_MAX_BATCH": str(max(1000, args.batch_size))}
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "opsportal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
          "--log-level", "warning"],

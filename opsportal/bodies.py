@@ -5,7 +5,8 @@ larger than ``API_MAX_BODY_BYTES`` (413), not sent as ``application/json`` (415)
 JSON, nested deeper than ``API_MAX_DEPTH``, or when any text holds a NUL or a lone surrogate
 (PostgreSQL and UTF-8 cannot store them), any number has more digits than a 64-bit value or
 is NaN/Infinity (they used to reach ``float()`` and the database). Batches have one limit,
-``API_MAX_BATCH``. Times are checked against what PostgreSQL stores (offsets within ±15:59).
+``API_MAX_BATCH``. ``storable_time`` (used by ``opsportal.web.parse_time``, the one time parser) refuses
+times PostgreSQL cannot store (offsets beyond ±15:59).
 
 ``BodyRefused`` is not a ``ValueError``: views that catch ``ValueError`` from ``json_body``
 for their own messages let it through to ``api_view``, which answers with its status.
@@ -46,6 +47,11 @@ class BodyError:
     message: str
     field: str = "body"
     index: int | None = None
+    path: str = ""  # the whole way in, for messages: services[0].name
+
+    def __str__(self) -> str:
+        where = self.path or (f"[{self.index}].{self.field}" if self.index is not None else self.field)
+        return f"{where}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
         entry: dict[str, Any] = {"field": self.field, "message": self.message}
@@ -213,6 +219,19 @@ def _bracket_depth_exceeds(text: str, depth: int) -> bool:
     return False
 
 
+def path_text(path: tuple[Any, ...]) -> str:
+    """``("services", 0, "name")`` as ``services[0].name``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+def _error(message: str, path: tuple[Any, ...]) -> BodyError:
+    index, field = _where(path)
+    return BodyError(message, field, index, path_text(path))
+
+
 def _where(path: tuple[Any, ...]) -> tuple[int | None, str]:
     """(index in the first list on the path, the rest as a dotted field name)."""
     for position, part in enumerate(path):
@@ -240,23 +259,19 @@ def check_values(document: Any, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Iterab
     while stack:
         path, value = stack.pop()
         if len(path) > max_depth:
-            index, field = _where(path)
-            yield BodyError(f"nested deeper than {max_depth} levels", field, index)
+            yield _error(f"nested deeper than {max_depth} levels", path)
             continue
         if isinstance(value, _Refused):
-            index, field = _where(path)
-            yield BodyError(value.why, field, index)
+            yield _error(value.why, path)
         elif isinstance(value, str):
             problem = text_problem(value)
             if problem:
-                index, field = _where(path)
-                yield BodyError(problem, field, index)
+                yield _error(problem, path)
         elif isinstance(value, dict):
             for key, item in value.items():
                 problem = text_problem(key)
                 if problem:
-                    index, field = _where(path)
-                    yield BodyError(f"a key {problem}", field, index)
+                    yield _error(f"a key {problem}", path)
                     continue
                 stack.append(((*path, key), item))
         elif isinstance(value, list):
@@ -285,7 +300,8 @@ def parse_json(
 def batch(items: Any, *, key: str, limit_to: int | None = None) -> list[Any]:
     """A batch of items (a list); refused (413) when it holds more than ``API_MAX_BATCH``."""
     if not isinstance(items, list):
-        raise BodyRefused(400, f'send a JSON list, or an object {{"{key}": [...]}}', [BodyError("must be a list", key)])
+        message = f'send a JSON list, or an object {{"{key}": [...]}}'
+        raise BodyRefused(400, message, [BodyError(message)])
     cap = max_batch() if limit_to is None else limit_to
     if not items:
         raise BodyRefused(400, "the batch is empty", [BodyError("the batch is empty", key)])
@@ -298,38 +314,15 @@ def batch(items: Any, *, key: str, limit_to: int | None = None) -> list[Any]:
 # Times -------------------------------------------------------------------------------------
 
 
-def parse_time(value: Any) -> tuple[dt.datetime | None, str]:
-    """An aware datetime PostgreSQL can store, from ISO-8601 (with an offset) or Unix seconds.
-
-    Returns (time in UTC, '') or (None, why). Offsets beyond ±15:59 and years outside 1..9999
-    (after conversion to UTC) are refused here, not by the database.
-    """
-    if isinstance(value, bool):
-        return None, "must be an ISO-8601 date-time or Unix seconds"
-    if isinstance(value, int | float):
-        if not math.isfinite(value) or abs(value) > 253_402_300_799:  # 9999-12-31T23:59:59Z
-            return None, "is out of range"
-        try:
-            return dt.datetime.fromtimestamp(value, tz=dt.UTC), ""
-        except (OverflowError, OSError, ValueError):
-            return None, "is out of range"
-    if not isinstance(value, str):
-        return None, "must be an ISO-8601 date-time or Unix seconds"
-    if len(value) > 64 or text_problem(value):
-        return None, "must be an ISO-8601 date-time such as 2026-03-01T12:00:00Z"
+def storable_time(moment: dt.datetime) -> dt.datetime:
+    """``moment`` in UTC, or ValueError when PostgreSQL could not store it (offset beyond ±15:59, out of range)."""
+    offset = moment.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise ValueError("has a UTC offset beyond ±15:59, which PostgreSQL cannot store")
     try:
-        at = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None, "must be an ISO-8601 date-time such as 2026-03-01T12:00:00Z"
-    offset = at.utcoffset()
-    if offset is None:
-        return None, "must include a timezone (for example Z or +02:00)"
-    if abs(offset) > MAX_UTC_OFFSET:
-        return None, "has a UTC offset beyond ±15:59, which PostgreSQL cannot store"
-    try:
-        return at.astimezone(dt.UTC), ""
+        return moment.astimezone(dt.UTC)
     except (OverflowError, ValueError):
-        return None, "is out of range"
+        raise ValueError("is out of range") from None
 
 
 def refuse(errors: list[BodyError], *, status: int = 400, what: str = "request") -> None:

@@ -19,6 +19,7 @@ and ``guarded_requests()`` for code that uses requests/urllib3 (Apprise).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import ipaddress
 import socket
@@ -245,6 +246,20 @@ async def resolve_checked_async(host: str, port: int) -> list[str]:
     return await loop.run_in_executor(None, lambda: resolve_checked(host, port, active=rules))
 
 
+SAVE_LOOKUP_SECONDS = 2.0
+_lookups = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="netguard-lookup")
+
+
+def _lookup_briefly(host: str, port: int) -> list[str]:
+    """Resolve for a save-time check without holding a form for a slow resolver (connect time checks again)."""
+    resolver = _resolver[-1]
+    future = _lookups.submit(resolver, host, port)
+    try:
+        return future.result(timeout=SAVE_LOOKUP_SECONDS)
+    except concurrent.futures.TimeoutError:
+        raise TimeoutError(host) from None
+
+
 def check_target(host: str, port: int = 0, *, lookup: bool = True) -> str:
     """At save time: '' when ``host`` may be a target, else why not (its literal address, its name,
     and with ``lookup`` what it resolves to now; a name that does not resolve is not refused here,
@@ -264,8 +279,8 @@ def check_target(host: str, port: int = 0, *, lookup: bool = True) -> str:
         check_name(host)
         if lookup:
             try:
-                addresses = resolve(host, port or 80)
-            except OSError:
+                addresses = _lookup_briefly(host, port or 80)
+            except (OSError, TimeoutError):
                 return ""
             for address in addresses:
                 policy().check(address)
@@ -295,14 +310,13 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             addresses = await resolve_checked_async(host, port)
         except OSError as exc:  # AddressDenied or a failed lookup: what httpx reports as a ConnectError
             raise httpcore.ConnectError(str(exc)) from exc
-        error: Exception | None = None
-        for address in addresses:
+        for position, address in enumerate(addresses):
             try:
                 return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                error = exc
-        assert error is not None
-        raise error
+            except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                if position == len(addresses) - 1:
+                    raise  # a bare raise keeps the cause (connection refused, ...) for the reason shown
+        raise httpcore.ConnectError("no address")
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
@@ -341,6 +355,47 @@ def denied_reason(exc: BaseException) -> str | None:
     return None
 
 
+# TCP and PostgreSQL -------------------------------------------------------------------------
+
+
+async def open_checked(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TCP connection to the first checked address of ``host`` that answers."""
+    addresses = await resolve_checked_async(host, port)
+    for position, address in enumerate(addresses):
+        try:
+            return await asyncio.open_connection(address, port)
+        except OSError:
+            if position == len(addresses) - 1:
+                raise
+    raise OSError("no address")
+
+
+async def pin_postgres_dsn(dsn: str) -> str:
+    """The DSN with ``hostaddr`` set to checked addresses, so libpq connects where the deny list allowed.
+
+    A Unix-socket host (a path, or none: libpq's default) stays as it is; a ``hostaddr`` already
+    given is checked too. Several hosts (failover lists) are each pinned to their first address.
+    """
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(dsn)
+    hosts = [h.strip() for h in str(params.get("host") or "").split(",")]
+    ports = [p.strip() for p in str(params.get("port") or "").split(",") if p.strip()]
+    given = [a.strip() for a in str(params.get("hostaddr") or "").split(",") if a.strip()]
+    pinned: list[str] = []
+    for index, host in enumerate(hosts):
+        port = int(ports[min(index, len(ports) - 1)]) if ports else 5432
+        if given:
+            pinned.append(resolve_checked(given[min(index, len(given) - 1)], port)[0])
+        elif not host or host.startswith(("/", "@")):
+            if len(hosts) == 1:
+                return dsn
+            raise OSError("a host list mixing Unix sockets and network hosts needs hostaddr")
+        else:
+            pinned.append((await resolve_checked_async(host, port))[0])
+    return make_conninfo(dsn, hostaddr=",".join(pinned))
+
+
 # requests / urllib3 (Apprise) ---------------------------------------------------------------
 
 _guard = threading.local()
@@ -361,25 +416,32 @@ def _install_urllib3_guard() -> None:
             if not getattr(_guard, "active", False):
                 return original(address, *args, **kwargs)
             host, port = address
-            error: OSError | None = None
-            for checked in resolve_checked(host, port):
+            try:
+                addresses = resolve_checked(host, port)
+            except AddressDenied as denied:
+                _guard.denied.append(str(denied))
+                raise
+            for position, checked in enumerate(addresses):
                 try:
                     return original((checked, port), *args, **kwargs)
-                except OSError as exc:
-                    error = exc
-            assert error is not None
-            raise error
+                except OSError:
+                    if position == len(addresses) - 1:
+                        raise
+            raise OSError("no address")
 
         connection.create_connection = create_connection
 
 
 @contextlib.contextmanager
-def guarded_requests() -> Iterator[None]:
-    """Meanwhile, every urllib3 connection this thread opens (requests, Apprise) is checked."""
+def guarded_requests() -> Iterator[list[str]]:
+    """Meanwhile, every urllib3 connection this thread opens (requests, Apprise) is checked.
+
+    Yields the list of refusals (their messages), for a caller whose library only says "failed".
+    """
     _install_urllib3_guard()
-    previous = getattr(_guard, "active", False)
-    _guard.active = True
+    previous = getattr(_guard, "active", False), getattr(_guard, "denied", [])
+    _guard.active, _guard.denied = True, []
     try:
-        yield
+        yield _guard.denied
     finally:
-        _guard.active = previous
+        _guard.active, _guard.denied = previous

@@ -37,6 +37,8 @@ VIEWER_EXCLUDED = {
     "maintenance.view_rotationstep",
     "maintenance.view_vacuumrun",
     "maintenance.view_databasecare",
+    # Channels are configuration (their targets and filters); Admins only, as the README's matrix says.
+    "monitoring.view_notificationchannel",
 }
 
 # What an Editor may do on top of a Viewer (DESIGN.md, Roles). Names that do not exist yet

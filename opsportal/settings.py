@@ -312,7 +312,9 @@ API_MAX_BODY_BYTES = conf.integer(
     "API_MAX_BODY_BYTES", 2 * 1024 * 1024, "Largest JSON body or upload accepted (413 beyond).", minimum=1024
 )
 API_MAX_DEPTH = conf.integer("API_MAX_DEPTH", 32, "Deepest nesting of a JSON body.", minimum=2)
-API_MAX_BATCH = conf.integer("API_MAX_BATCH", 1000, "Most items in one batch of any JSON endpoint (413 beyond).", minimum=1)
+API_MAX_BATCH = conf.integer(
+    "API_MAX_BATCH", 1000, "Most items in one batch of any JSON endpoint (413 beyond).", minimum=1
+)
 # Django refuses bigger bodies before any view runs (an HTML 400); keep it above the API's own limit
 # so a JSON endpoint answers 413 itself.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES + 1)

@@ -4,7 +4,8 @@
 - ``api_page(request, rows)``: one page of a JSON list. Every list endpoint answers
   ``{"count", "page", "pages", "next", "results"}`` where ``next`` is the absolute URL of the next
   page (None on the last); a malformed page or one past the end is a 400 naming ``page``.
-- ``parse_time()`` reads every date-time a client sends; ``iso()`` writes every one the portal sends.
+- ``parse_time()`` reads every date-time a client sends (only ones PostgreSQL can store: offsets
+  within ±15:59, in range); ``iso()`` writes every one the portal sends.
 - ``FilterForm``: a GET form whose fields narrow a queryset through declared lookups.
 """
 
@@ -22,6 +23,8 @@ from django.core.paginator import EmptyPage, Page, Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
+
+from .bodies import storable_time
 
 # -- errors ------------------------------------------------------------------------------------
 
@@ -78,7 +81,7 @@ def parse_time(value: Any, *, naive_is_utc: bool = False, unix: bool = False) ->
         if not naive_is_utc:
             raise ValueError("must include a timezone (for example Z or +02:00)")
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment
+    return storable_time(moment)  # what PostgreSQL stores: +23:59 is refused here, not by the database
 
 
 def time_param(request: HttpRequest, name: str, *, naive_is_utc: bool = False) -> dt.datetime | None:

@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -73,5 +74,47 @@ def test_json_endpoint_never_fails_on_hostile_bodies(route: Route, users: dict[s
             assert changed(before, table_counts()) == {}, (route.id, body[:200])
             payload = json.loads(response.content)
             assert payload.get("error") or payload.get("errors"), payload
+
+    run()
+
+
+def _services_file() -> dict[str, Any]:
+    return {
+        "format": "opsportal.services",
+        "version": 1,
+        "services": [
+            {
+                "slug": "api",
+                "name": "API",
+                "check_type": "http",
+                "url": "http://127.0.0.1:9/health",
+                "timeout_seconds": 5,
+                "tags": ["backend", "prod"],
+                "parent": None,
+            },
+            {"slug": "db", "name": "Database", "check_type": "tcp", "host": "127.0.0.1", "port": 5432, "tags": []},
+        ],
+    }
+
+
+@pytest.mark.django_db
+def test_services_import_never_fails_on_hostile_files(client_for: Any) -> None:
+    client = client_for("editor")
+    url = reverse("monitoring:services_import")
+
+    @settings(
+        max_examples=EXAMPLES * 2,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+        database=None,
+    )
+    @given(body=hostile_bodies(_services_file()))
+    def run(body: bytes) -> None:
+        before = table_counts()
+        response = client.post(url, {"file": SimpleUploadedFile("services.json", body, "application/json")})
+        assert response.status_code < 500, (body[:200], response.content[:300])
+        if response.status_code != 302:
+            assert response.status_code in (400, 413), response.status_code
+            assert changed(before, table_counts()) == {}, body[:200]
 
     run()

@@ -23,6 +23,8 @@ import requests
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from opsportal import netguard
+
 _in_use = threading.local()
 _URL = re.compile(r"\b([a-z][a-z0-9+.-]{1,20})://\S+", re.IGNORECASE)
 
@@ -76,6 +78,29 @@ def validate_apprise_url(url: str) -> None:
         plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
         raise ValidationError("Apprise does not recognise this URL; check the scheme and its parts.")
+    host = target_host(url, plugin)
+    if host:
+        reason = netguard.check_target(host, int(getattr(plugin, "port", None) or 0))
+        if reason:
+            raise ValidationError(f"This channel's host is refused: {reason}.")
+
+
+# Schemes whose host part is where Apprise connects (self-hosted services, webhooks). For the
+# others (slack://, tgram://, …) the host part is a token and the service's own host is used;
+# every connection Apprise makes is checked at connect time anyway (netguard.guarded_requests).
+SELF_HOSTED = frozenset(
+    "json jsons xml xmls form forms ntfy ntfys gotify gotifys mmost mmosts rocket rockets matrix matrixs "
+    "apprise apprises ncloud nclouds nctalk nctalks kodi kodis xbmc xbmcs mastodon mastodons misskey misskeys "
+    "gnome kumulos lametric lametrics signal signals bark barks".split()
+)
+
+
+def target_host(url: str, plugin: Any) -> str:
+    """The host a channel URL makes Apprise connect to, when its scheme names one ('' otherwise)."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme not in SELF_HOSTED:
+        return ""
+    return str(getattr(plugin, "host", "") or urlsplit(url).hostname or "")
 
 
 def mask_url(url: str) -> str:

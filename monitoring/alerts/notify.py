@@ -42,6 +42,7 @@ from monitoring.alerts.alerting import Holds, schedule_reminders
 from monitoring.alerts.apprise_io import parse_retry_after, record_responses, using_url
 from monitoring.alerts.choices import AlertEventKind, AlertState, ChannelKind, NotificationState, Severity
 from monitoring.alerts.models import Alert, AlertEvent, Notification, NotificationAttempt, NotificationChannel
+from opsportal import netguard
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +87,13 @@ def deliver(channel: NotificationChannel, title: str, body: str, notify_type: st
                 if plugin is not None:
                     plugin.socket_connect_timeout = timeout
                     plugin.socket_read_timeout = timeout
-                    with record_responses() as records:
+                    # Every connection Apprise opens (redirects too) is checked against the deny list.
+                    with record_responses() as records, netguard.guarded_requests() as denied:
                         result.ok = bool(plugin.notify(body=body, title=title, notify_type=notify_type))
             if plugin is None:
                 result.error = "Apprise does not recognise the channel URL"
+            elif denied and not result.ok:
+                result.error = denied[-1]
             elif records:
                 status, retry_after, exc_name = records[-1]
                 result.status_code = status

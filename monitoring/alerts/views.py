@@ -1,6 +1,6 @@
 """Alerts pages (the list with filters and MTTA/MTTR, one alert with its timeline, the actions on it);
-silences and maintenance windows (list, create, end early); notification channels (everyone reads
-the list, secrets masked; admins add, edit, remove and test)."""
+silences and maintenance windows (list, create, end early); notification channels (configuration:
+admins only read the list, secrets masked, and add, edit, remove and test)."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from monitoring.metrics.evaluation import SampleIn, record_samples
 from monitoring.metrics.models import Metric
 from monitoring.services.choices import DeploymentStatus
 from monitoring.services.models import Deployment, Service
+from opsportal import bodies
 from opsportal.access import api_error, api_view, json_body
 from opsportal.web import iso, parse_time
 
@@ -39,7 +40,7 @@ class Errors(list):
 
 
 def parse_at(value: Any, now: dt.datetime) -> tuple[dt.datetime | None, str]:
-    """A sample time from ISO-8601 (with a timezone) or Unix seconds; (time, error message)."""
+    """A sample time from ISO-8601 (with a timezone) or Unix seconds, one PostgreSQL can store; (time, error)."""
     try:
         at = parse_time(value, unix=True)
     except ValueError as exc:
@@ -53,15 +54,10 @@ def parse_at(value: Any, now: dt.datetime) -> tuple[dt.datetime | None, str]:
 
 
 def _batch(request: HttpRequest, key: str) -> tuple[list[Any] | None, JsonResponse | None]:
-    try:
-        body = json_body(request)
-    except ValueError as exc:
-        return None, api_error(400, str(exc), errors=[{"field": "body", "message": str(exc)}])
+    """The list of items (a JSON list or ``{key: [...]}``), within the one batch limit (API_MAX_BATCH, 413)."""
+    body = json_body(request, allow_empty=False)
     items = body.get(key) if isinstance(body, dict) else body
-    if not isinstance(items, list):
-        message = f'send a JSON list, or an object {{"{key}": [...]}}'
-        return None, api_error(400, message, errors=[{"field": "body", "message": message}])
-    return items, None
+    return bodies.batch(items, key=key), None
 
 
 @api_view("opsportal.ingest_metrics", methods=("POST",))
@@ -72,11 +68,6 @@ def ingest_metrics(request: HttpRequest) -> JsonResponse:
     assert items is not None
     now = timezone.now()
     errors = Errors()
-    limit = conf.INGEST_MAX_BATCH.get()
-    if not items:
-        errors.add(None, "samples", "the batch is empty")
-    if len(items) > limit:
-        errors.add(None, "samples", f"the batch has {len(items)} samples; at most {limit} are accepted at once")
     wanted_metrics = {i.get("metric") for i in items if isinstance(i, dict) and isinstance(i.get("metric"), str)}
     wanted_services = {i.get("service") for i in items if isinstance(i, dict) and isinstance(i.get("service"), str)}
     metrics = {m.key: m for m in Metric.objects.filter(key__in=wanted_metrics)}
@@ -123,19 +114,20 @@ def ingest_metrics(request: HttpRequest) -> JsonResponse:
 @api_view("opsportal.ingest_metrics", methods=("POST",))
 def ingest_deployments(request: HttpRequest) -> JsonResponse:
     """One deployment event (an object) or several (a list); a failed deployment raises an alert."""
-    try:
-        body = json_body(request)
-    except ValueError as exc:
-        return api_error(400, str(exc), errors=[{"field": "body", "message": str(exc)}])
+    body = json_body(request, allow_empty=False)
     single = isinstance(body, dict) and "deployments" not in body
     items = [body] if single else (body.get("deployments") if isinstance(body, dict) else body)
     if not isinstance(items, list) or not items:
         message = 'send {"service": ..., "version": ..., "status": ...} or a list of them'
         return api_error(400, message, errors=[{"field": "body", "message": message}])
+    bodies.batch(items, key="deployments")  # the one batch limit (API_MAX_BATCH): 413 beyond
     now = timezone.now()
     errors = Errors()
     services = {
-        s.slug: s for s in Service.objects.filter(slug__in=[i.get("service") for i in items if isinstance(i, dict)])
+        s.slug: s
+        for s in Service.objects.filter(
+            slug__in=[i["service"] for i in items if isinstance(i, dict) and isinstance(i.get("service"), str)]
+        )
     }
     valid: list[tuple[Service, str, str, dt.datetime]] = []
     for index, item in enumerate(items):

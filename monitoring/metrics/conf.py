@@ -1,4 +1,4 @@
-"""Settings of metrics, collectors and ingest, declared once (read as ``conf.INGEST_MAX_BATCH.get()``; see opsportal.conf)."""
+"""Settings of metrics, collectors and ingest, declared once (read as ``conf.INGEST_MAX_AGE_DAYS.get()``; see opsportal.conf)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ PROBE_METRIC_MIN_CHECKS = conf.Int(
     "Probe-derived metrics give no value until a window holds this many checks.",
     minimum=1,
 )
-INGEST_MAX_BATCH = conf.Int("INGEST_MAX_BATCH", 1000, "Samples accepted in one ingest batch.", minimum=1)
+# The batch limit of ingest is the one of every JSON endpoint: API_MAX_BATCH (opsportal/settings.py).
 INGEST_MAX_AGE_DAYS = conf.Int(
     "INGEST_MAX_AGE_DAYS", 7, 'How old an ingested sample\'s "at" may be, in days.', minimum=1
 )

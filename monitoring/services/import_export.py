@@ -8,6 +8,7 @@ the second time. State (status, history) is never part of the file.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from monitoring.services.forms import CONFIG_FIELDS, RESERVED_SLUGS, SECRET_LOOKING, parse_tags
 from monitoring.services.models import Service, Tag
+from opsportal import bodies
 
 FORMAT = "opsportal.services"
 VERSION = 1
@@ -118,6 +120,9 @@ def _plan_entry(index: int, entry: Any, existing: dict[str, Service], errors: li
         except ValidationError as exc:
             errors.append(f"{where}: {name}: {' '.join(exc.messages)}")
             continue
+        if isinstance(value, float) and not math.isfinite(value):
+            errors.append(f"{where}: {name}: must be a finite number")
+            continue
         if value is None and not model_field.null:
             value = model_field.get_default()
         if getattr(service, name) != value:
@@ -130,14 +135,15 @@ def _plan_entry(index: int, entry: Any, existing: dict[str, Service], errors: li
         service.full_clean(exclude=["parent"], validate_unique=False)
     except ValidationError as exc:
         errors.extend(f"{where}: {m}" for m in _messages(exc))
-    try:
-        tags = parse_tags(",".join(entry.get("tags") or [])) if isinstance(entry.get("tags", []), list) else None
-    except ValidationError as exc:
-        errors.append(f"{where}: tags: {' '.join(exc.messages)}")
-        tags = []
-    if tags is None:
-        errors.append(f"{where}: tags must be a list of names")
-        tags = []
+    raw_tags = entry.get("tags") or []
+    tags: list[str] = []
+    if not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags):
+        errors.append(f"{where}: tags: must be a list of names (text)")
+    else:
+        try:
+            tags = parse_tags(",".join(raw_tags))
+        except ValidationError as exc:
+            errors.append(f"{where}: tags: {' '.join(exc.messages)}")
     parent = entry.get("parent")
     if parent is not None and not isinstance(parent, str):
         errors.append(f"{where}: parent must be a slug or null")
@@ -148,6 +154,12 @@ def _plan_entry(index: int, entry: Any, existing: dict[str, Service], errors: li
 def import_services(data: Any) -> ImportReport:
     """Create or update services from exported data; all or nothing."""
     report = ImportReport()
+    # The same checks as every JSON body (opsportal.bodies): no NUL, lone surrogate, NaN or
+    # oversized number reaches a field, whether the data came from an upload or from code.
+    refused = list(bodies.check_values(data))
+    if refused:
+        report.errors.extend(str(error) for error in refused)
+        return report
     try:
         entries = _entries(data)
     except ValidationError as exc:

@@ -26,6 +26,7 @@ from monitoring.services.histogram import Histogram
 from monitoring.services.validators import (
     validate_env_name,
     validate_headers,
+    validate_probe_host,
     validate_probe_url,
     validate_secret_headers,
     validate_status_codes,
@@ -199,6 +200,11 @@ class Service(models.Model):
             errors["url"] = "An HTTP check needs a URL."
         if self.check_type == CheckType.TCP and (not self.host or not self.port):
             errors["host"] = "A TCP check needs a host and a port."
+        elif self.check_type == CheckType.TCP:
+            try:
+                validate_probe_host(self.host, self.port or 0)
+            except ValidationError as exc:
+                errors["host"] = exc.messages[0]
         if self.check_type == CheckType.POSTGRES and not self.dsn_env:
             errors["dsn_env"] = "A PostgreSQL check needs the environment variable that holds its connection URL."
         if self.check_type == CheckType.HEARTBEAT:

@@ -1,6 +1,7 @@
 """What a probe expects of an HTTP answer: accepted statuses, a bounded body, text and JSON values.
 
-Every failure is a ProbeFailed whose message is safe to show and store (it never holds a secret).
+Every failure is a ProbeFailed whose message is safe to show and store: it never holds a secret, and
+what the target sent is quoted as a short single-line excerpt at most (opsportal.redact).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 
 from opsportal.formatting import human_bytes
+from opsportal.redact import excerpt, path_looks_secret
 
 
 class ProbeFailed(Exception):
@@ -96,10 +98,12 @@ def check_body(body: bytes, *, expect_text: str = "", json_path: str = "", json_
     if expect_text:
         text = body.decode("utf-8", errors="replace")
         if expect_text not in text:
-            raise ProbeFailed(f"expected text {expect_text!r} not found in the body")
+            raise ProbeFailed(f"expected text {excerpt(expect_text)!r} not found in the body")
     if json_path:
         try:
             document = json.loads(body)
+        except RecursionError:
+            raise ProbeFailed("response is not valid JSON (nested too deeply)") from None
         except (ValueError, UnicodeDecodeError) as exc:
             where = (
                 f" ({exc.msg} at line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
@@ -109,4 +113,9 @@ def check_body(body: bytes, *, expect_text: str = "", json_path: str = "", json_
         if value is _MISSING:
             raise ProbeFailed(f"JSON has no {json_path!r}")
         if json_value and _json_text(value) != json_value:
-            raise ProbeFailed(f"JSON {json_path} is {_json_text(value)!r}, expected {json_value!r}")
+            if path_looks_secret(json_path.split(".")):
+                # The reason reaches alerts, every channel and the API: a credential read here must not.
+                raise ProbeFailed(
+                    f"JSON {json_path} does not match the expected value (its value is not shown: the key looks secret)"
+                )
+            raise ProbeFailed(f"JSON {json_path} is {excerpt(_json_text(value))!r}, expected {excerpt(json_value)!r}")

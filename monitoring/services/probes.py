@@ -38,7 +38,9 @@ from monitoring.services.probe_body import (
     read_limited,
     status_accepted,
 )
+from opsportal import netguard
 from opsportal.formatting import human_bytes
+from opsportal.redact import excerpt
 
 log = logging.getLogger(__name__)
 # httpx logs every request at INFO: a sweep of thousands of probes would flood the worker's log
@@ -198,8 +200,9 @@ async def _fetch_cert_expiry(host: str, port: int, timeout: float) -> dt.datetim
     """Read a certificate that failed verification, so its expiry is still known."""
     try:
         async with asyncio.timeout(max(0.2, timeout)):
+            (address, *_rest) = await netguard.resolve_checked_async(host, port)
             _reader, writer = await asyncio.open_connection(
-                host, port, ssl=tls_context(False), server_hostname=host or None
+                address, port, ssl=tls_context(False), server_hostname=host or None
             )
             try:
                 ssl_object = writer.get_extra_info("ssl_object")
@@ -221,6 +224,9 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 def describe_error(exc: BaseException) -> str:
     """A short, secret-free reason for a failed connection or request."""
+    denied = netguard.denied_reason(exc)
+    if denied:
+        return denied
     for inner in _chain(exc):
         if isinstance(inner, ssl.SSLCertVerificationError):
             return f"TLS certificate rejected: {inner.verify_message or inner.reason}"
@@ -237,14 +243,14 @@ def describe_error(exc: BaseException) -> str:
         text = str(exc)
         if "without sending" in text or "disconnected" in text.lower():
             return "server closed the connection without a response"
-        return f"invalid HTTP response: {text[:150]}"
+        return f"invalid HTTP response: {excerpt(text, 150)}"
     if isinstance(exc, httpx.ConnectTimeout):
         return "connect timed out"
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
     if isinstance(exc, httpx.HTTPError | OSError):
         text = str(exc) or exc.__class__.__name__
-        return f"{exc.__class__.__name__}: {text[:150]}"
+        return f"{exc.__class__.__name__}: {excerpt(text, 150)}"
     return f"unexpected {exc.__class__.__name__}"
 
 
@@ -255,7 +261,7 @@ def _redirect_target(url: httpx.URL, location: str) -> httpx.URL:
     try:
         target = url.join(location)
     except (httpx.InvalidURL, ValueError):
-        raise ProbeFailed(f"redirect to an invalid URL {location[:100]!r}") from None
+        raise ProbeFailed(f"redirect to an invalid URL {excerpt(location)!r}") from None
     if target.scheme not in ("http", "https"):
         raise ProbeFailed(f"redirect to a {target.scheme or 'schemeless'} URL refused")
     if target.userinfo:
@@ -275,11 +281,13 @@ class ClientPool:
 
     def get(self, verify: bool) -> httpx.AsyncClient:
         if verify not in self._clients:
+            limits = httpx.Limits(max_connections=2, max_keepalive_connections=1, keepalive_expiry=5.0)
             self._clients[verify] = httpx.AsyncClient(
-                verify=tls_context(verify),
+                # Every connection (each redirect hop too) resolves once, checks each address against
+                # the deny list and connects to the checked address: no DNS rebinding, no metadata.
+                transport=netguard.GuardedTransport(verify=tls_context(verify), limits=limits),
                 trust_env=False,  # no proxies or .netrc credentials picked up from the environment
                 follow_redirects=False,
-                limits=httpx.Limits(max_connections=2, max_keepalive_connections=1, keepalive_expiry=5.0),
                 headers={"User-Agent": USER_AGENT},
             )
         return self._clients[verify]
@@ -395,7 +403,7 @@ async def probe_tcp(spec: ProbeSpec) -> ProbeOutcome:
     checked_at = _now()
     started = time.perf_counter()
     try:
-        _reader, writer = await asyncio.open_connection(spec.host, spec.port)
+        _reader, writer = await netguard.open_checked(spec.host, int(spec.port or 0))
     except OSError as exc:
         return ProbeOutcome(spec.service_id, checked_at, ok=False, error=describe_error(exc))
     latency_ms = (time.perf_counter() - started) * 1000.0
@@ -417,6 +425,9 @@ def _postgres_reason(exc: BaseException, dsn: str, dsn_env: str) -> str:
         password = conninfo_to_dict(dsn).get("password")
     except Exception:  # noqa: BLE001 - libpq's parse errors quote the offending part, which may be the password
         return f"PostgreSQL: {dsn_env or 'the environment variable'} does not hold a valid connection string"
+    denied = netguard.denied_reason(exc)
+    if denied:
+        return f"PostgreSQL: {denied}"
     text = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
     secrets = [dsn, str(password or "")]
     for secret in secrets:
@@ -431,9 +442,8 @@ async def probe_postgres(spec: ProbeSpec) -> ProbeOutcome:
     checked_at = _now()
     started = time.perf_counter()
     try:
-        conn = await psycopg.AsyncConnection.connect(
-            spec.dsn, connect_timeout=max(1, int(spec.timeout)), autocommit=True
-        )
+        dsn = await netguard.pin_postgres_dsn(spec.dsn)
+        conn = await psycopg.AsyncConnection.connect(dsn, connect_timeout=max(1, int(spec.timeout)), autocommit=True)
         try:
             cursor = await conn.execute("SELECT 1")
             row = await cursor.fetchone()

@@ -1,4 +1,5 @@
-"""Validators for service targets: refuse URLs a probe must never follow."""
+"""Validators for service targets: refuse URLs a probe must never follow, and hosts on the deny list
+(link-local, cloud metadata, ...; opsportal.netguard), checked again when the probe connects."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
+
+from opsportal import netguard
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
@@ -29,6 +32,14 @@ def validate_probe_url(value: str) -> None:
         )
     if port == 0:
         raise ValidationError("Port 0 cannot be probed.")
+    validate_probe_host(parts.hostname, port or (443 if parts.scheme == "https" else 80))
+
+
+def validate_probe_host(host: str, port: int = 0) -> None:
+    """A host (name or address in any numeric form) that is not on the deny list, as it resolves now."""
+    reason = netguard.check_target(host, port)
+    if reason:
+        raise ValidationError(f"This target is refused: {reason}.")
 
 
 def validate_env_name(value: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -17,11 +16,11 @@ from monitoring.services.charts import Cell, LatencyPoint, latency_chart, ms, pe
 from monitoring.services.choices import CheckType, Resolution
 from monitoring.services.dispatch import probe_now
 from monitoring.services.forms import ImportForm, ServiceFilterForm, ServiceForm
-from monitoring.services.import_export import export_services, import_services
+from monitoring.services.import_export import ImportReport, export_services, import_services
 from monitoring.services.models import CheckRollup, Service, Tag
 from monitoring.services.probes import SWEEP_GRACE_SECONDS
 from monitoring.services.rollups import floor_time, stats_from_rows, window_start
-from opsportal import audit
+from opsportal import audit, bodies
 from opsportal.access import console_view, has_perm
 from opsportal.models import AuditRecord
 
@@ -239,15 +238,25 @@ def services_export(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _file_error(error: bodies.BodyError) -> str:
+    if error.path and error.path != "body":
+        return str(error)  # services[0].name: contains a NUL character
+    if error.message.startswith("body is"):
+        return "The file is" + error.message[len("body is") :]
+    return f"The file is refused: {error.message}"
+
+
 @console_view("monitoring.change_service", methods=("GET", "HEAD", "POST"))
 def services_import(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
-            data = json.loads(form.cleaned_data["file"].read())
-        except (ValueError, UnicodeDecodeError) as exc:
-            form.add_error("file", f"The file is not valid JSON: {exc}")
+            data = bodies.loads(form.cleaned_data["file"].read())  # the same checks as every JSON body
+        except bodies.BodyRefused as refused:
+            report = ImportReport(errors=[_file_error(e) for e in refused.errors])
+            status = refused.status
         else:
             report = import_services(data)
             if report.ok:
@@ -259,4 +268,4 @@ def services_import(request: HttpRequest) -> HttpResponse:
                 )
                 messages.success(request, f"Import done: {report.summary()}.")
                 return redirect("monitoring:services")
-    return render(request, "monitoring/services_import.html", {"form": form, "report": report})
+    return render(request, "monitoring/services_import.html", {"form": form, "report": report}, status=status)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from opsportal import bodies
+from opsportal import bodies, web
 from opsportal.bodies import BodyRefused
 
 
@@ -66,19 +66,20 @@ def test_invalid_utf8_and_invalid_json() -> None:
         ("2026-12-01T19:00:00+23:59", "has a UTC offset beyond ±15:59, which PostgreSQL cannot store"),
         ("2026-12-01T19:00:00", "must include a timezone (for example Z or +02:00)"),
         ("0001-01-01T00:00:00+01:00", "is out of range"),
-        ("2026-13-01T00:00:00Z", "must be an ISO-8601 date-time such as 2026-03-01T12:00:00Z"),
+        ("2026-13-01T00:00:00Z", "not an ISO-8601 time such as 2026-03-01T12:00:00Z or Unix seconds"),
         (int("9" * 20), "is out of range"),
-        (True, "must be an ISO-8601 date-time or Unix seconds"),
+        (True, "not an ISO-8601 time or Unix seconds"),
     ],
 )
 def test_times_postgresql_cannot_store_are_refused(value: Any, why: str) -> None:
-    assert bodies.parse_time(value) == (None, why)
+    with pytest.raises(ValueError) as caught:
+        web.parse_time(value, unix=True)
+    assert str(caught.value) == why
 
 
 def test_times_are_returned_in_utc() -> None:
-    at, why = bodies.parse_time("2026-12-01T19:00:00+15:59")
-    assert why == "" and at == dt.datetime(2026, 12, 1, 3, 1, tzinfo=dt.UTC)
-    assert bodies.parse_time(0) == (dt.datetime(1970, 1, 1, tzinfo=dt.UTC), "")
+    assert web.parse_time("2026-12-01T19:00:00+15:59") == dt.datetime(2026, 12, 1, 3, 1, tzinfo=dt.UTC)
+    assert web.parse_time(0, unix=True) == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def test_batch_limit(settings: Any) -> None:

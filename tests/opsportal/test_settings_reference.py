@@ -27,7 +27,7 @@ def test_readme_settings_table_is_generated_from_the_declarations() -> None:
 def test_every_setting_says_what_it_means_in_one_line() -> None:
     declared = conf_reference.by_part()
     names = [item.name for items in declared.values() for item in items]
-    assert {"DEBUG", "PROBE_CONCURRENCY", "NOTIFY_BATCH", "INGEST_MAX_BATCH", "BACKUP_PG_DUMP"} <= set(names)
+    assert {"DEBUG", "PROBE_CONCURRENCY", "NOTIFY_BATCH", "API_MAX_BATCH", "BACKUP_PG_DUMP"} <= set(names)
     for items in declared.values():
         for item in items:
             assert item.meaning and "\n" not in item.meaning, f"{item.name}: one line of meaning"

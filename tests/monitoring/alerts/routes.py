@@ -114,7 +114,7 @@ ROUTES = [
     Route("monitoring:maintenance_window_create", EDIT),
     Route("monitoring:maintenance_window_create", on_success(EDIT, 302), "POST", data=_window_form, note="save"),
     Route("monitoring:maintenance_window_delete", on_success(EDIT, 302), "POST", setup=_window),
-    Route("monitoring:channels", READ),
+    Route("monitoring:channels", ADMIN_ONLY),  # channels are configuration: Admins only
     Route("monitoring:channel_create", ADMIN_ONLY),
     Route(
         "monitoring:channel_create",
@@ -143,7 +143,7 @@ ROUTES = [
         "monitoring:api_ingest_metrics",
         API_EDIT,
         "POST",
-        data={"samples": [{"metric": "memory_usage", "value": 42.5}]},
+        data=lambda users: {"samples": [{"metric": "memory_usage", "value": 42.5, "at": timezone.now().isoformat()}]},
         content_type=JSON,
     ),
     Route(
@@ -151,7 +151,12 @@ ROUTES = [
         {**API_EDIT, "editor": 201, "admin": 201},
         "POST",
         setup=_web_service,
-        data={"service": "web", "version": "v1.2.3", "status": "succeeded"},
+        data=lambda users: {
+            "service": "web",
+            "version": "v1.2.3",
+            "status": "succeeded",
+            "at": timezone.now().isoformat(),
+        },
         content_type=JSON,
     ),
 ]

@@ -109,13 +109,13 @@ def test_a_value_json_cannot_hold_is_refused_by_the_parsing_layer(editor_token: 
 
 
 def test_batch_size_limit_and_malformed_bodies(editor_token: str, settings: Any) -> None:
-    settings.INGEST_MAX_BATCH = 3
+    settings.API_MAX_BATCH = 3
     response = post(
         "monitoring:api_ingest_metrics", [{"metric": "memory_usage", "value": n} for n in range(4)], editor_token
     )
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert response.json()["errors"] == [
-        {"field": "samples", "message": "the batch has 4 samples; at most 3 are accepted at once"}
+        {"field": "samples", "message": "the batch has 4 items; at most 3 are accepted at once"}
     ]
     response = post("monitoring:api_ingest_metrics", "{not json", editor_token)
     assert response.status_code == 400 and "not valid JSON" in response.json()["error"]

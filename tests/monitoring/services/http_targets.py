@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 CHUNK = b"x" * 65536
+AWS_EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 
 class TargetHandler(BaseHTTPRequestHandler):
@@ -87,6 +88,12 @@ class TargetHandler(BaseHTTPRequestHandler):
                 n = int(path.rsplit("/", 1)[1])
                 target = "/health" if n <= 0 else f"/chain/{n - 1}"
                 self._send(302, b"", "text/plain", Location=target)
+            elif path == "/redirect-to":
+                self._send(302, b"", "text/plain", Location=query["url"])
+            elif path == "/aws-credentials":  # what an instance metadata endpoint answers (AWS's example key)
+                self._json({"Code": "Success", "AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": AWS_EXAMPLE_SECRET})
+            elif path == "/json":
+                self._send(200, query["body"].encode(), "application/json")
             elif path == "/redirect-ftp":
                 self._send(302, b"", "text/plain", Location="ftp://127.0.0.1/x")
             elif path == "/echo-headers":
