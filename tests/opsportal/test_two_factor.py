@@ -187,3 +187,14 @@ def test_admin_site_signs_in_through_the_portal(users: dict[str, Any], client_fo
     response = Client().get("/admin/login/?next=/admin/")
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     assert client_for("viewer").get("/admin/login/").status_code == 403
+
+
+def test_the_access_review_shows_who_has_a_second_factor(users: dict[str, Any], client_for: Any) -> None:
+    setup = Client()
+    setup.force_login(users["editor"])
+    enrol(setup)
+    page = client_for("admin").get(reverse("maintenance:access_review")).content.decode()
+    rows = page.split('data-testid="access-users"')[1].split("</table>")[0].split("<tr>")
+    editor_row = next(r for r in rows if "eddie-editor</td>" in r)
+    viewer_row = next(r for r in rows if "vera-viewer</td>" in r)
+    assert "<td>on</td>" in editor_row and "<td>off</td>" in viewer_row
