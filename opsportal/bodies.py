@@ -26,9 +26,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 
-DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 32
-DEFAULT_MAX_BATCH = 1000
 # 64-bit integers and floats written out in full are at most this long; anything longer is refused
 # before Python builds the number (a 400-digit integer overflowed float() further on).
 MAX_NUMBER_CHARS = 40
@@ -76,16 +74,16 @@ class BodyRefused(Exception):
         )
 
 
-def limit(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
-
-
 def max_body_bytes() -> int:
-    return limit("API_MAX_BODY_BYTES", DEFAULT_MAX_BYTES)
+    return int(settings.API_MAX_BODY_BYTES)
+
+
+def _max_depth() -> int:
+    return int(settings.API_MAX_DEPTH)
 
 
 def max_batch() -> int:
-    return limit("API_MAX_BATCH", DEFAULT_MAX_BATCH)
+    return int(settings.API_MAX_BATCH)
 
 
 # Reading -----------------------------------------------------------------------------------
@@ -174,7 +172,7 @@ def loads(raw: bytes | str, *, max_depth: int | None = None) -> Any:
         text = raw
     if text.startswith("\ufeff"):
         text = text[1:]
-    depth = limit("API_MAX_DEPTH", DEFAULT_MAX_DEPTH) if max_depth is None else max_depth
+    depth = _max_depth() if max_depth is None else max_depth
     if _bracket_depth_exceeds(text, depth):
         raise BodyRefused(400, f"JSON nested deeper than {depth} levels")
     try:

@@ -183,8 +183,8 @@ def _policy(deny: tuple[str, ...], allow: tuple[str, ...]) -> Policy:
 
 def policy() -> Policy:
     """The policy from settings (``PROBE_DENY_NETWORKS``, ``PROBE_ALLOW_NETWORKS``)."""
-    deny = tuple(getattr(settings, "PROBE_DENY_NETWORKS", ()) or ())
-    allow = tuple(getattr(settings, "PROBE_ALLOW_NETWORKS", ()) or ())
+    deny = tuple(settings.PROBE_DENY_NETWORKS or ())
+    allow = tuple(settings.PROBE_ALLOW_NETWORKS or ())
     return _policy(deny, allow)
 
 

@@ -38,7 +38,7 @@ TOTP_NAME = "authenticator app"
 
 def required_for(user: Any) -> bool:
     """Whether the TWO_FACTOR_REQUIRED setting makes ``user`` sign in with a second factor."""
-    policy = getattr(settings, "TWO_FACTOR_REQUIRED", "none")
+    policy = settings.TWO_FACTOR_REQUIRED
     if policy == "everyone":
         return True
     return policy == "admins" and (user.is_superuser or role_of(user) == ADMIN)
