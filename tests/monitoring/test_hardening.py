@@ -20,8 +20,8 @@ from monitoring.services.dispatch import probe_now
 from monitoring.services.probes import ProbeSpec, sweep
 from monitoring.services.validators import validate_probe_url
 from opsportal import netguard
-from tests.monitoring.alert_fixtures import apprise_channel, receiver_fixture  # noqa: F401 - fixture
-from tests.monitoring.http_targets import AWS_EXAMPLE_SECRET, serve
+from tests.monitoring.alerts.factories import NotificationChannelFactory
+from tests.monitoring.services.http_targets import AWS_EXAMPLE_SECRET, serve
 
 SEEN_URLS = [
     "http://169.254.169.254/latest/meta-data/",
@@ -167,7 +167,7 @@ def test_channel_delivery_is_checked_at_connect_time(receiver: Any) -> None:
 
     url = f"json://hook.example.test:{receiver.port}/hook"
     with netguard.using_resolver(lambda host, p: ["127.0.0.1"]):
-        channel = apprise_channel("hook", url)
+        channel = NotificationChannelFactory(name="hook", url=url)
         assert deliver(channel, "title", "body").ok
     with netguard.using_resolver(lambda host, p: ["169.254.169.254"]):
         result = deliver(channel, "title", "body")
@@ -192,7 +192,7 @@ def test_a_secret_found_by_a_json_check_reaches_no_reason_alert_notification_or_
             expect_json_value="anything",
             fail_threshold=1,
         )
-        apprise_channel("hook", receiver.url(), min_severity="info")
+        NotificationChannelFactory(name="hook", url=receiver.url(), min_severity="info")
         report = probe_now([service])
     (_svc, outcome) = report.rows[0]
     service.refresh_from_db()
