@@ -1,4 +1,4 @@
-"""Server-rendered SVG pictures for every page: one sparkline, cell bars, a time chart, bars, lanes.
+"""Server-rendered SVG pictures for every page: one sparkline, cell bars, a time chart, bars, columns, lanes.
 
 Each function returns a SafeString of inline SVG in which every piece of text is escaped. Colours
 come from CSS classes only (``cell-up``, ``line-p95``, ``spark-alerting``, ``bar-failed`` ...,
@@ -248,6 +248,17 @@ def time_chart(
     return _done(parts)
 
 
+def ratio_bar(
+    value: float | None, *, css: str = "bar-ok", width: int = 160, height: int = 12, label: str = ""
+) -> SafeString:
+    """A filled share of a track for a ratio from 0 to 1 (cache hit rate, error budget left)."""
+    share = min(max(value or 0.0, 0.0), 1.0)
+    parts = [_svg("ratio", width, height, label or f"{share * 100:.0f}%")]
+    parts.append(f'<rect class="track" width="{width}" height="{height}" rx="3"/>')
+    parts.append(f'<rect class="{css}" width="{width * share:.1f}" height="{height}" rx="3"/>')
+    return _done(parts)
+
+
 @dataclass
 class Bar:
     """One row of a bar list: a short name, its value, a CSS class and a tooltip."""
@@ -275,6 +286,43 @@ def bars(rows: Sequence[Bar], *, width: int = 420, fmt: Callable[[float], str] =
             f"<title>{escape(item.title or item.name)}</title></rect>"
             f'<text class="value" x="{label_w + w + 5:.1f}" y="{y + row - 8}">{escape(fmt(item.value))}</text>'
         )
+    return _done(parts)
+
+
+def columns(
+    points: Sequence[tuple[str, float | None, str, str]],
+    *,
+    width: int = 720,
+    height: int = 140,
+    label: str = "",
+    css: str = "columns",
+) -> SafeString:
+    """One column per (label, share 0..1 or None, css class, tooltip), oldest left, on a 0-50-100 % grid.
+
+    A None share is drawn as a stub (no figure yet); at most about eight labels are written.
+    """
+    left, right, top, bottom = 34.0, 8.0, 8.0, 22.0
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = max(len(points), 1)
+    slot = plot_w / n
+    bar_w = max(min(slot * 0.7, 28.0), 2.0)
+    parts = [_svg(css, width, height, label or "columns", extra=' xmlns="http://www.w3.org/2000/svg"')]
+    for frac, text in ((0.0, "0%"), (0.5, "50%"), (1.0, "100%")):
+        y = top + plot_h * (1 - frac)
+        parts.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}"/>')
+        parts.append(f'<text class="tick" x="{left - 4}" y="{y + 3:.1f}" text-anchor="end">{text}</text>')
+    every = max(1, n // 8)
+    for i, (name, share, item_css, tip) in enumerate(points):
+        x = left + slot * i + (slot - bar_w) / 2
+        h = 3.0 if share is None else max(plot_h * min(share, 1.0), 2.0)
+        parts.append(
+            f'<rect class="{item_css}" x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}"'
+            f' rx="1"><title>{escape(tip)}</title></rect>'
+        )
+        if i % every == 0:
+            parts.append(
+                f'<text class="tick" x="{x + bar_w / 2:.1f}" y="{height - 8}" text-anchor="middle">{escape(name)}</text>'
+            )
     return _done(parts)
 
 

@@ -62,3 +62,12 @@ def test_formatters() -> None:
         "12 min old",
         "just now",
     )
+
+
+def test_columns_and_ratio_bars_take_their_colour_from_a_class() -> None:
+    svg = charts.columns([("W1", 1.0, "bar-ok", "all done"), ("W2", None, "bar-none", "open <now>")])
+    assert svg.count("<rect") == 2 and 'class="bar-none"' in svg and "open &lt;now&gt;" in svg
+    assert ">100%<" in svg and not re.search(r"#[0-9a-fA-F]{3,6}\b", svg)
+    bar = charts.ratio_bar(0.25, css="bar-failed", width=100, label="hit rate")
+    assert '<rect class="bar-failed" width="25.0"' in bar and 'aria-label="hit rate"' in bar
+    assert 'width="160.0"' in charts.ratio_bar(3.0) and 'width="0.0"' in charts.ratio_bar(None)
