@@ -10,6 +10,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from monitoring.alerts.public import Thresholds, metric_thresholds
+from opsportal.formatting import age_hours
 
 from .choices import RunState
 
@@ -26,10 +27,7 @@ def age_badge(hours: float | None, limits: Thresholds | None) -> tuple[str, str]
     """(css status, label) for a backup age, coloured by the Backup Age metric's thresholds."""
     if hours is None:
         return "unknown", "no good backup"
-    if hours >= 1:
-        label = f"{hours:.0f} h old"
-    else:
-        label = f"{hours * 60:.0f} min old" if hours * 60 >= 1 else "just now"
+    label = age_hours(hours)
     if limits is None:
         return "unknown", label
     return BADGES[limits.grade(hours)], label

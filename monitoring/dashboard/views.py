@@ -27,13 +27,14 @@ from django.utils.safestring import SafeString, mark_safe
 from monitoring.alerts.choices import AlertState
 from monitoring.alerts.models import Alert
 from monitoring.alerts.public import evidence
-from monitoring.services.charts import ms, percent, sparkline, uptime_strip, uptime_thresholds
+from monitoring.services.charts import sparkline, uptime_strip, uptime_thresholds
 from monitoring.services.choices import Resolution, ServiceKind, ServiceStatus
 from monitoring.services.forms import ServiceFilterForm
 from monitoring.services.models import CheckRollup, Service, Tag
 from monitoring.services.rollups import floor_time
 from opsportal import health
 from opsportal.access import console_view
+from opsportal.formatting import ms, percent
 from opsportal.models import Heartbeat
 
 HOURS = 24

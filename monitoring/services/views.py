@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from monitoring.services import heartbeat_schedule
-from monitoring.services.charts import Cell, LatencyPoint, latency_chart, ms, percent, uptime_bar, uptime_thresholds
+from monitoring.services.charts import Cell, LatencyPoint, latency_chart, uptime_bar, uptime_thresholds
 from monitoring.services.choices import CheckType, Resolution
 from monitoring.services.dispatch import probe_now
 from monitoring.services.forms import ImportForm, ServiceFilterForm, ServiceForm
@@ -22,6 +22,7 @@ from monitoring.services.probes import SWEEP_GRACE_SECONDS
 from monitoring.services.rollups import floor_time, stats_from_rows, window_start
 from opsportal import audit, bodies
 from opsportal.access import console_view, has_perm
+from opsportal.formatting import ms, percent
 from opsportal.models import AuditRecord
 
 RECENT_RESULTS = 30
