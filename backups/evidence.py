@@ -14,13 +14,10 @@ from django.utils import timezone
 
 from monitoring.public import register_evidence
 from opsportal.models import JobRun
+from opsportal.web import iso
 
 from .choices import DrillKind, DrillState, RunState
 from .models import BackupRun, Policy, RestoreDrill
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 def backup_runs(*, now: dt.datetime | None = None, **_: Any) -> dict[str, Any]:
@@ -39,7 +36,7 @@ def backup_runs(*, now: dt.datetime | None = None, **_: Any) -> dict[str, Any]:
         "ok": None if not policies else not missing and not failed,
         "summary": f"{len(runs)} runs in 24 h: {len(good)} of {len(policies)} policies good, {len(failed)} failed",
         "facts": facts,
-        "runs": [{"id": r.pk, "policy": r.policy.slug, "state": r.state, "at": _iso(r.created_at)} for r in runs[:20]],
+        "runs": [{"id": r.pk, "policy": r.policy.slug, "state": r.state, "at": iso(r.created_at)} for r in runs[:20]],
         "fresh": bool(runs),
     }
 
@@ -64,7 +61,7 @@ def backup_verification(*, now: dt.datetime | None = None, **_: Any) -> dict[str
         "ok": ok,
         "summary": f"last verification {latest:%Y-%m-%d %H:%M}" + ("" if ok else " (failed)"),
         "facts": facts,
-        "as_of": _iso(latest),
+        "as_of": iso(latest),
         "fresh": now - latest <= dt.timedelta(days=8),
     }
 
@@ -87,7 +84,7 @@ def backup_drill(*, now: dt.datetime | None = None, **_: Any) -> dict[str, Any]:
         + ([["Error", drill.error]] if drill.error else []),
         "drill_id": drill.pk,
         "url": drill.get_absolute_url(),
-        "as_of": _iso(drill.finished_at),
+        "as_of": iso(drill.finished_at),
         "fresh": now - drill.finished_at <= dt.timedelta(days=31),
     }
 

@@ -15,16 +15,14 @@ from typing import Any
 from django.db.models import Sum
 from django.utils import timezone
 
+from opsportal.web import iso
+
 from .alerts.models import Alert
 from .alerts.public import register_evidence
 from .metrics.models import Metric
 from .services.choices import ServiceStatus
 from .services.models import CheckRollup, Deployment, Resolution, Service
 from .services.rollups import stats_from_rows
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 def services_now(**_: Any) -> dict[str, Any]:
@@ -122,14 +120,14 @@ def alert_facts(*, alert_id: int, **_: Any) -> dict[str, Any]:
     if alert is None:
         return {"ok": None, "summary": f"alert #{alert_id} no longer exists", "facts": [], "found": False}
     events = [
-        {"at": _iso(e.at), "kind": e.kind, "actor": e.actor.get_username() if e.actor else "", "note": e.note[:2000]}
+        {"at": iso(e.at), "kind": e.kind, "actor": e.actor.get_username() if e.actor else "", "note": e.note[:2000]}
         for e in alert.events.select_related("actor").filter(channel__isnull=True)
     ]
     return {
         "ok": alert.state == "resolved",
         "found": True,
         "summary": alert.summary,
-        "facts": [["State", alert.state], ["Severity", alert.severity], ["Started", _iso(alert.started_at)]],
+        "facts": [["State", alert.state], ["Severity", alert.severity], ["Started", iso(alert.started_at)]],
         "id": alert.pk,
         "dedup_key": alert.dedup_key,
         "severity": alert.severity,
@@ -137,8 +135,8 @@ def alert_facts(*, alert_id: int, **_: Any) -> dict[str, Any]:
         "runbook": alert.runbook,
         "service": alert.service.name if alert.service else "",
         "service_id": alert.service_id,
-        "started_at": _iso(alert.started_at),
-        "resolved_at": _iso(alert.resolved_at),
+        "started_at": iso(alert.started_at),
+        "resolved_at": iso(alert.resolved_at),
         "events": events,
     }
 
@@ -149,7 +147,7 @@ def deployments(*, start: dt.datetime, end: dt.datetime, service_id: int | None 
     if service_id is not None:
         rows = rows.filter(service_id=service_id)
     items = [
-        {"at": _iso(d.at), "service": d.service.name, "version": d.version, "status": d.status}
+        {"at": iso(d.at), "service": d.service.name, "version": d.version, "status": d.status}
         for d in rows.order_by("at")[:100]
     ]
     failed = [d for d in items if d["status"] == "failed"]
