@@ -134,6 +134,7 @@ def policy_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "drills": policy.drills.all()[:20],
             "restores": policy.restores.select_related("run")[:20],
             "upcoming": upcoming,
+            "same_disk": policy.same_filesystem(),
         },
     )
 

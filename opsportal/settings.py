@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -29,16 +30,22 @@ def _secret_key() -> str:
     key = conf.string(
         "SECRET_KEY",
         None,
-        "Signing key; in development generated once into DATA_DIR.",
+        "Signing key; in development generated once into DATA_DIR, and used whenever DEBUG is not set at all.",
         secret=True,
         shown="required unless DEBUG",
     )
     if key:
         return key
+    path = DATA_DIR / "secret_key"
     if not DEBUG:
+        # The checkout `make run` set up: with DEBUG not set at all, the development secret it
+        # generated in DATA_DIR is used, so `manage.py ...` works there without any variable.
+        # Production sets SECRET_KEY (or SECRET_KEY_FILE), and a DEBUG=false given explicitly
+        # never falls back.
+        if "DEBUG" not in os.environ and "DEBUG_FILE" not in os.environ and path.is_file():
+            return path.read_text().strip()
         raise ImproperlyConfigured("SECRET_KEY: required when DEBUG is off (or set SECRET_KEY_FILE)")
     # Development: generate once and keep it, so sessions survive restarts.
-    path = DATA_DIR / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
@@ -165,6 +172,7 @@ AXES_COOLOFF_TIME = (
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner in every process
 AXES_IPWARE_PROXY_COUNT = (
     conf.integer(
         "TRUSTED_PROXY_COUNT", 0, "Trusted proxies in front of the portal (client address of the lockout).", minimum=0
@@ -252,6 +260,8 @@ _visibility_timeout = conf.integer(
     "CELERY_VISIBILITY_TIMEOUT", 3600, "Seconds before Redis redelivers an unacknowledged task.", minimum=60
 )
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    if CELERY_BROKER_URL == "filesystem://":
+        CELERY_BROKER_URL = "filesystem://localhost/"  # the transport ignores it; kombu warns without one
     for sub in ("queue", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -22,4 +22,5 @@ $PY manage.py ensure_admin
 echo
 echo "Ops Portal: http://127.0.0.1:${PORT}/  (sign in as 'admin'; password file above)"
 echo
-exec .venv/bin/honcho -f Procfile.dev start
+[ "${RUN_SETUP_ONLY:-}" = 1 ] && exit 0  # tests: the setup above, without starting the processes
+exec .venv/bin/python scripts/devserver.py Procfile.dev

@@ -38,6 +38,16 @@ def validate_absolute_path(value: str) -> None:
         raise ValidationError("Give an absolute path, e.g. /var/backups/portal.")
 
 
+def _device(path: Path) -> int | None:
+    """``st_dev`` of ``path``, or of its nearest existing parent (a folder not made yet)."""
+    for candidate in (path, *path.parents):
+        try:
+            return os.stat(candidate).st_dev
+        except OSError:
+            continue
+    return None
+
+
 class MissingCredential(Exception):
     """An environment variable named by a source or destination is not set in this process."""
 
@@ -276,6 +286,15 @@ class Policy(models.Model):
         """The first scheduled time strictly after ``after``, in the portal's time zone."""
         local = after.astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE))
         return croniter(self.schedule, local).get_next(dt.datetime)
+
+    def same_filesystem(self) -> bool:
+        """Whether a local destination sits on the source's filesystem (``st_dev``): then a backup
+        protects against mistakes, not against losing the disk. PostgreSQL sources are not judged
+        (their files are on the database server)."""
+        if self.destination.kind != DestinationKind.LOCAL or self.source.kind == SourceKind.POSTGRES:
+            return False
+        source = self.source.sqlite_path() if self.source.kind == SourceKind.SQLITE else Path(self.source.path)
+        return _device(source) is not None and _device(source) == _device(Path(self.destination.path))
 
     @property
     def extension(self) -> str:
