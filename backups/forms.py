@@ -191,6 +191,17 @@ class RealRestoreForm(forms.Form):
         self.fields["mode"].initial = wanted[0].value
         if kind != SourceKind.POSTGRES:
             del self.fields["target_env"]
+            self.fields["target"].label = "Target path"
+            self.fields["target"].help_text = (
+                "An absolute path, e.g. /srv/restore/app.sqlite3 (media: a folder). Whatever is there now is "
+                "moved aside and kept. The portal's own database file is refused."
+            )
+        else:
+            self.fields["target"].label = "Database name"
+            self.fields["target"].help_text = (
+                "New: a database that does not exist yet. Replace: the database the variable below points at. "
+                "The portal's own database is refused."
+            )
         if run.state == RunState.GOOD:
             del self.fields["restore_anyway"]
 

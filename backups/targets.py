@@ -71,7 +71,7 @@ def new_target_name(policy: Policy) -> str:
 PORTAL_REFUSAL = (
     "{what} is the portal's own database: the portal cannot restore over itself while it runs. "
     "Follow 'Restoring the portal's own database' in backups/README.md (stop web, worker and beat; "
-    "restore with pg_restore; migrate; start)."
+    "restore it with the standard tools; migrate; start)."
 )
 LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
 
