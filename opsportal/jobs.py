@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
-from .models import JobRun
+from .models import JobRun, JobTally
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,26 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
+def count_run(kind: str, duration_ms: float = 0.0, *, failed: bool = False, idle: bool = False) -> None:
+    """Add one run of ``kind`` to this hour's tally (an upsert: safe with several workers)."""
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    changes = {
+        "runs": F("runs") + 1,
+        "idle": F("idle") + int(idle),
+        "failed": F("failed") + int(failed),
+        "total_ms": F("total_ms") + float(duration_ms),
+    }
+    if JobTally.objects.filter(kind=kind, hour=hour).update(**changes):
+        return
+    _tally, created = JobTally.objects.get_or_create(
+        kind=kind,
+        hour=hour,
+        defaults={"runs": 1, "idle": int(idle), "failed": int(failed), "total_ms": float(duration_ms)},
+    )
+    if not created:
+        JobTally.objects.filter(kind=kind, hour=hour).update(**changes)
+
+
 @contextmanager
 def record_job(kind: str, *, trigger: str = "schedule", task_id: str = "") -> Iterator[JobRecorder]:
     """Write a running JobRun now and its outcome when the block ends (the error is re-raised)."""
@@ -54,10 +75,12 @@ def record_job(kind: str, *, trigger: str = "schedule", task_id: str = "") -> It
         log.exception("job %s failed", kind)
         raise
     finally:
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        count_run(kind, duration_ms, failed=state == JobRun.State.FAILED)
         JobRun.objects.filter(pk=run.pk).update(
             state=state,
             finished_at=timezone.now(),
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            duration_ms=duration_ms,
             stats=_json_safe(recorder.stats),
             summary=recorder.summary[:300],
             error=error,
@@ -68,6 +91,7 @@ def log_finished_job(kind: str, started: float, stats: dict[str, Any], summary: 
     """Record a job that already finished; for frequent ticks that are logged only when they did something."""
     duration = time.perf_counter() - started
     now = timezone.now()
+    count_run(kind, duration * 1000)
     return JobRun.objects.create(
         kind=kind,
         state=JobRun.State.SUCCEEDED,
@@ -90,4 +114,5 @@ def prune_job_runs(*, now: dt.datetime | None = None) -> int:
     )
     cutoff = now - dt.timedelta(days=settings.JOB_RUN_RETENTION_DAYS)
     deleted, _ = JobRun.objects.filter(started_at__lt=cutoff).exclude(state=JobRun.State.RUNNING).delete()
+    JobTally.objects.filter(hour__lt=cutoff).delete()
     return deleted

@@ -227,6 +227,29 @@ class JobRun(models.Model):
         return f"{self.kind} {self.state} at {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
+class JobTally(models.Model):
+    """How many times a scheduled job ran in one hour: every run, including the ticks that found
+    nothing to do (those leave no JobRun row, or a 5-second tick would write 17,000 rows a day).
+
+    One row per (kind, hour), bumped by ``opsportal.jobs.count_run`` with an upsert, so the Jobs
+    page's "runs in 24 h" counts every run of every scheduled job.
+    """
+
+    kind = models.CharField(max_length=50)
+    hour = models.DateTimeField()
+    runs = models.PositiveIntegerField(default=0)
+    idle = models.PositiveIntegerField(default=0, help_text="Runs that found nothing to do.")
+    failed = models.PositiveIntegerField(default=0)
+    total_ms = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "hour"], name="opsportal_one_tally_per_kind_hour")]
+        ordering = ["kind", "-hour"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.hour:%Y-%m-%d %H}:00 {self.runs} runs"
+
+
 class SignInEvent(models.Model):
     """One sign-in attempt on the console: a success, a failure or a lockout by django-axes.
 

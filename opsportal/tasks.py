@@ -15,14 +15,18 @@ def ping(payload: Any = None) -> dict[str, Any]:
     return {"pong": payload, "host": socket.gethostname(), "at": timezone.now().isoformat()}
 
 
-@shared_task(name="opsportal.prune_job_runs", ignore_result=True)
-def prune_job_runs() -> int:
+@shared_task(name="opsportal.prune_job_runs", ignore_result=True, bind=True)
+def prune_job_runs(self: Any) -> int:
     """Daily: drop job-run rows past JOB_RUN_RETENTION_DAYS and sign-in events past SIGNIN_RETENTION_DAYS."""
     from . import signins
     from .jobs import prune_job_runs as prune
+    from .jobs import record_job
 
-    signins.prune()
-    return prune()
+    with record_job("prune job runs", task_id=self.request.id or "") as job:
+        signins.prune()
+        deleted = prune()
+        job.stats = {"deleted": deleted}
+    return deleted
 
 
 @shared_task(name="opsportal.outbound_heartbeat", ignore_result=True)

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, F, Q, Window
+from django.db.models import F, Sum, Window
 from django.db.models.functions import RowNumber
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,7 +23,7 @@ from . import health, twofactor
 from . import metrics as portal_metrics
 from .access import console_view, public_view
 from .forms import AuditFilterForm, TokenCreateForm, UserCreateForm, UserEditForm
-from .models import ApiToken, AuditRecord, JobRun
+from .models import ApiToken, AuditRecord, JobRun, JobTally
 from .roles import role_of, set_role
 
 User = get_user_model()
@@ -176,14 +176,15 @@ def jobs(request: HttpRequest) -> HttpResponse:
     recent: dict[str, list[JobRun]] = defaultdict(list)
     for run in recent_runs:
         recent[run.kind].append(run)
+    # Every run counts, the idle ticks that leave no row too (JobTally: one row per kind and hour).
     day = {
         row["kind"]: row
-        for row in JobRun.objects.filter(started_at__gte=since)
+        for row in JobTally.objects.filter(hour__gte=since.replace(minute=0, second=0, microsecond=0))
         .order_by()
         .values("kind")
-        .annotate(runs=Count("id"), failed=Count("id", filter=Q(state=JobRun.State.FAILED)))
+        .annotate(runs=Sum("runs"), failed=Sum("failed"), idle=Sum("idle"))
     }
-    kinds = sorted(recent)
+    kinds = sorted(set(recent) | set(day))
     summary = []
     for kind in kinds:
         runs = recent[kind]
@@ -191,10 +192,11 @@ def jobs(request: HttpRequest) -> HttpResponse:
         summary.append(
             {
                 "kind": kind,
-                "last": runs[0],
+                "last": runs[0] if runs else None,
                 "strip": list(reversed(runs)),
                 "runs_24h": day.get(kind, {}).get("runs", 0),
                 "failed_24h": day.get(kind, {}).get("failed", 0),
+                "idle_24h": day.get(kind, {}).get("idle", 0),
                 "avg_ms": sum(durations) / len(durations) if durations else None,
                 "max_ms": max(durations) if durations else None,
             }

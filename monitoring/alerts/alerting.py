@@ -4,8 +4,8 @@
   a service flipping more than N times in M minutes gets one "flapping" alert instead.
 - ``check_certificates()`` raises ``service:<slug>:cert`` at cert_warn_days (warning) and
   cert_alert_days (critical).
-- ``Holds`` answers whether an alert's notifications are held now: service paused, maintenance
-  window, a parent service down, or a silence.
+- ``reopen_conditions()`` opens a new "down" alert, linked to the one resolved by hand, for a
+  service that is still down (resolution follows the condition).
 - ``schedule_reminders()`` writes repeat and escalation events for unacknowledged alerts.
 - ``alert_stats()`` computes MTTA / MTTR over a period.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
@@ -25,8 +25,9 @@ from django.utils.http import urlencode
 
 from monitoring.alerts import conf
 from monitoring.alerts.choices import AlertEventKind, AlertState, Severity
-from monitoring.alerts.models import Alert, AlertEvent, MaintenanceWindow, Notification, NotificationChannel, Silence
-from monitoring.alerts.public import raise_alert, resolve_alert
+from monitoring.alerts.holds import Holds
+from monitoring.alerts.models import Alert, AlertEvent, Notification, NotificationChannel
+from monitoring.alerts.public import last_resolved_by_hand, raise_alert, resolve_alert
 from monitoring.services.choices import ServiceStatus
 from monitoring.services.models import Service, ServiceFlip
 from opsportal import audit
@@ -74,9 +75,27 @@ def acknowledge(alert: Alert, actor: Any, note: str = "") -> bool:
     return True
 
 
+def still_holds(alert: Alert) -> str:
+    """What of the alert's condition still holds now, as far as the portal knows ("" when nothing)."""
+    if alert.dedup_key.endswith(":down") and alert.service is not None:
+        if alert.service.enabled and alert.service.status == ServiceStatus.DOWN:
+            return f"{alert.service.name} is still down"
+    if (alert.details or {}).get("breaching"):
+        return f"at the last evaluation: {alert.summary}"
+    return ""
+
+
 def resolve(alert: Alert, actor: Any, note: str = "") -> bool:
-    """Resolve by hand (compare-and-set) and audit; False when it was already resolved."""
-    if not alert.resolve(actor=actor, note=note or "resolved by hand"):
+    """Resolve by hand (compare-and-set) and audit; False when it was already resolved.
+
+    Resolution follows the condition: when it still holds, the resolve is recorded as such and
+    the next evaluation opens a new alert linked to this one (and notifies again).
+    """
+    holding = still_holds(alert)
+    text = note or "resolved by hand"
+    if holding:
+        text += f" while the condition still held ({holding}); a new alert opens at the next evaluation"
+    if not alert.resolve(actor=actor, note=text):
         return False
     audit.record(AuditRecord.Action.ACTION, alert, summary=f"resolved{': ' + note if note else ''}", actor=actor)
     return True
@@ -162,6 +181,37 @@ def _handle_flip(flip: ServiceFlip) -> None:
         resolve_alert(down_key(service), note=note)
 
 
+def reopen_conditions() -> int:
+    """A service still down with no open down or flapping alert gets one again; returns how many.
+
+    This is what makes a manual resolve follow the condition: the new alert links to the one
+    resolved by hand and notifies again. Runs with the flips, every alerts tick.
+    """
+    opened = 0
+    open_keys = set(
+        Alert.objects.filter(dedup_key__startswith="service:")
+        .exclude(state=AlertState.RESOLVED)
+        .values_list("dedup_key", flat=True)
+    )
+    pending = set(ServiceFlip.objects.filter(processed_at__isnull=True).values_list("service_id", flat=True))
+    for service in Service.objects.filter(enabled=True, status=ServiceStatus.DOWN):
+        if service.pk in pending or {down_key(service), flapping_key(service)} & open_keys:
+            continue
+        previous = last_resolved_by_hand(down_key(service))
+        raise_alert(
+            down_key(service),
+            summary=f"{service.name} is down" + (f": {service.status_reason}" if service.status_reason else ""),
+            source="monitoring",
+            severity=Severity.CRITICAL,
+            service=service,
+            runbook=SERVICE_DOWN_RUNBOOK,
+            details={"reason": service.status_reason, "still_down_since": service.status_since.isoformat()},
+            reopens=previous,
+        )
+        opened += 1
+    return opened
+
+
 def end_flapping(now: dt.datetime | None = None) -> int:
     """Resolve flapping alerts of services quiet for M minutes; a service still down gets its down alert."""
     now = now or timezone.now()
@@ -227,56 +277,6 @@ def check_certificates(now: dt.datetime | None = None) -> int:
         if alert.service_id not in watched:
             resolve_alert(alert.dedup_key, note="no certificate to watch any more")
     return alerting
-
-
-# Holds: silences, maintenance windows, parents down ----------------------------------------
-
-
-@dataclass
-class Holds:
-    """What holds notifications right now, loaded once per notifier pass."""
-
-    now: dt.datetime
-    silences: list[Silence] = field(default_factory=list)
-    windows: dict[int, MaintenanceWindow] = field(default_factory=dict)
-    services: dict[int, tuple[str, str, int | None, bool]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, now: dt.datetime | None = None) -> Holds:
-        now = now or timezone.now()
-        silences = [s for s in Silence.objects.current(now).select_related("service", "tag") if s.is_active(now)]
-        windows = {
-            w.service_id: w
-            for w in MaintenanceWindow.objects.filter(starts_at__lte=now, ends_at__gt=now).order_by("ends_at")
-        }
-        services = {
-            pk: (name, status, parent_id, enabled)
-            for pk, name, status, parent_id, enabled in Service.objects.values_list(
-                "pk", "name", "status", "parent_id", "enabled"
-            )
-        }
-        return cls(now=now, silences=silences, windows=windows, services=services)
-
-    def reason(self, alert: Alert) -> str:
-        """Why ``alert``'s notifications are held, or "" when nothing holds them."""
-        if alert.service_id is not None and alert.service_id in self.services:
-            _name, _status, parent_id, enabled = self.services[alert.service_id]
-            if not enabled:
-                return "service paused"
-            window = self.windows.get(alert.service_id)
-            if window is not None:
-                return f"maintenance window until {timezone.localtime(window.ends_at):%Y-%m-%d %H:%M}: {window.reason}"
-            seen: set[int] = set()
-            while parent_id is not None and parent_id not in seen and parent_id in self.services:
-                seen.add(parent_id)
-                p_name, p_status, next_parent, p_enabled = self.services[parent_id]
-                if p_enabled and p_status == ServiceStatus.DOWN:
-                    return f"parent service {p_name} is down"
-                parent_id = next_parent
-        for silence in self.silences:
-            if silence.matches(alert):
-                return f"silenced ({silence.matcher_display}): {silence.reason}"[:200]
-        return ""
 
 
 # Repeats and escalations -------------------------------------------------------------------

@@ -43,3 +43,13 @@ class NotificationState(models.TextChoices):
 class Recurrence(models.TextChoices):
     ONCE = "once", "One-off"
     WEEKLY = "weekly", "Weekly"
+
+
+class WindowRecurrence(models.TextChoices):
+    """How a maintenance window repeats (Uptime Kuma's recurring and cron maintenance)."""
+
+    ONCE = "once", "Once"
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly (days of the week)"
+    MONTHLY = "monthly", "Monthly (day of the month)"
+    CRON = "cron", "Cron expression"

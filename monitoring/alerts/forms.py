@@ -155,17 +155,46 @@ class SilenceForm(forms.ModelForm):
 
 
 class MaintenanceWindowForm(forms.ModelForm):
+    """One-off (start to end) or recurring (daily, weekly days, monthly day, cron) with a duration."""
+
+    weekday_choices = forms.MultipleChoiceField(
+        choices=[(str(i), d) for i, d in enumerate(WEEKDAYS)],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Weekdays (weekly)",
+    )
+
     class Meta:
         model = MaintenanceWindow
-        fields = ["service", "starts_at", "ends_at", "reason"]
+        fields = [
+            "service",
+            "recurrence",
+            "starts_at",
+            "ends_at",
+            "at_time",
+            "day_of_month",
+            "cron",
+            "duration_minutes",
+            "time_zone",
+            "reason",
+        ]
         widgets = {
             "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
             "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "at_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
+        labels = {"starts_at": "Starts (one-off) / applies from (recurring)", "ends_at": "Ends / applies until"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = Service.objects.order_by("name")
+        if self.instance.pk:
+            self.initial.setdefault("weekday_choices", [str(d) for d in sorted(self.instance.weekday_set)])
+
+    def _post_clean(self) -> None:
+        days = self.cleaned_data.get("weekday_choices") or []
+        self.instance.weekdays = ",".join(str(d) for d in sorted({int(d) for d in days}))
+        super()._post_clean()
 
 
 class ChannelForm(forms.ModelForm):

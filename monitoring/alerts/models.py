@@ -25,7 +25,9 @@ from monitoring.alerts.choices import (
     NotificationState,
     Recurrence,
     Severity,
+    WindowRecurrence,
 )
+from monitoring.alerts.recurrence import active_occurrence, occurrences, valid_cron, valid_zone
 
 
 class Alert(models.Model):
@@ -59,6 +61,9 @@ class Alert(models.Model):
     # Why notifications for this alert are held right now (silence, maintenance, parent down), as
     # last seen by the notifier; empty when nothing holds it.
     held_reason = models.CharField(max_length=200, blank=True)
+    # Set when this alert was opened because the condition still held after ``reopens`` was
+    # resolved by hand (Alertmanager: resolution follows the condition, not the button).
+    reopens = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reopened_as")
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -427,11 +432,24 @@ class Silence(models.Model):
 
 
 class MaintenanceWindow(models.Model):
-    """Planned work on a service: its alerts' notifications are held from start to end."""
+    """Planned work on a service: its alerts' notifications are held while an occurrence is open.
+
+    A one-off window runs from ``starts_at`` to ``ends_at``. A recurring one (daily, weekly on
+    ``weekdays``, monthly on ``day_of_month``, or a ``cron`` expression) starts at ``at_time``
+    local time in ``time_zone`` (``TIME_ZONE`` when blank) and lasts ``duration_minutes``; it
+    applies from ``starts_at`` and, when ``ends_at`` is set, until then.
+    """
 
     service = models.ForeignKey("monitoring.Service", on_delete=models.CASCADE, related_name="maintenance_windows")
+    recurrence = models.CharField(max_length=10, choices=WindowRecurrence.choices, default=WindowRecurrence.ONCE)
     starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    at_time = models.TimeField(null=True, blank=True, help_text="Recurring: local start time of each occurrence.")
+    weekdays = models.CharField(max_length=20, blank=True, help_text="Weekly: 0=Mon … 6=Sun, comma-separated.")
+    day_of_month = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Monthly: 1-31.")
+    cron = models.CharField(max_length=100, blank=True, help_text="Cron: minute hour day month weekday.")
+    duration_minutes = models.PositiveIntegerField(default=60, help_text="Recurring: how long each occurrence lasts.")
+    time_zone = models.CharField(max_length=64, blank=True, help_text="e.g. Europe/Berlin; blank: TIME_ZONE.")
     reason = models.CharField(max_length=300)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -442,12 +460,68 @@ class MaintenanceWindow(models.Model):
         ordering = ["-starts_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Maintenance of {self.service} {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%H:%M}"
+        return f"Maintenance of {self.service} ({self.schedule_display})"
+
+    @property
+    def weekday_set(self) -> set[int]:
+        return {int(d) for d in self.weekdays.split(",") if d.strip().isdigit()}
+
+    @property
+    def schedule_display(self) -> str:
+        local = timezone.localtime
+        if self.recurrence == WindowRecurrence.ONCE:
+            end = f"{local(self.ends_at):%Y-%m-%d %H:%M}" if self.ends_at else "?"
+            return f"{local(self.starts_at):%Y-%m-%d %H:%M} to {end}"
+        at = self.at_time.strftime("%H:%M") if self.at_time else "?"
+        zone = self.time_zone or settings.TIME_ZONE
+        what = {
+            WindowRecurrence.DAILY: f"daily at {at}",
+            WindowRecurrence.WEEKLY: f"weekly {', '.join(WEEKDAYS[d] for d in sorted(self.weekday_set) if d < 7)} at {at}",
+            WindowRecurrence.MONTHLY: f"monthly on day {self.day_of_month} at {at}",
+            WindowRecurrence.CRON: f"cron '{self.cron}'",
+        }.get(self.recurrence, self.recurrence)
+        until = f" until {local(self.ends_at):%Y-%m-%d}" if self.ends_at else ""
+        return f"{what} ({zone}) for {self.duration_minutes} min{until}"
 
     def clean(self) -> None:
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValidationError({"ends_at": "The end must be after the start."})
+        errors: dict[str, str] = {}
+        if self.recurrence == WindowRecurrence.ONCE:
+            if not self.ends_at:
+                errors["ends_at"] = "A one-off window needs an end."
+            elif self.starts_at and self.ends_at <= self.starts_at:
+                errors["ends_at"] = "The end must be after the start."
+        else:
+            if not self.duration_minutes:
+                errors["duration_minutes"] = "A recurring window needs a duration."
+            if self.recurrence != WindowRecurrence.CRON and self.at_time is None:
+                errors["at_time"] = "Give the local time each occurrence starts."
+            if self.recurrence == WindowRecurrence.WEEKLY and (
+                not self.weekday_set or any(d > 6 for d in self.weekday_set)
+            ):
+                errors["weekdays"] = "Choose at least one weekday (0=Mon … 6=Sun)."
+            if self.recurrence == WindowRecurrence.MONTHLY and not (self.day_of_month and 1 <= self.day_of_month <= 31):
+                errors["day_of_month"] = "Give a day of the month from 1 to 31."
+            if self.recurrence == WindowRecurrence.CRON and not valid_cron(self.cron.strip()):
+                errors["cron"] = "Not a valid cron expression (minute hour day month weekday)."
+            if self.ends_at and self.starts_at and self.ends_at <= self.starts_at:
+                errors["ends_at"] = "The end must be after the start."
+        if self.time_zone and not valid_zone(self.time_zone):
+            errors["time_zone"] = f"Unknown time zone {self.time_zone!r} (use a name like Europe/Berlin)."
+        if errors:
+            raise ValidationError(errors)
+
+    def occurrence_at(self, at: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime] | None:
+        return active_occurrence(self, at or timezone.now())
 
     def is_active(self, at: dt.datetime | None = None) -> bool:
-        at = at or timezone.now()
-        return self.starts_at <= at < self.ends_at
+        return self.occurrence_at(at) is not None
+
+    def ends_display(self, at: dt.datetime | None = None) -> str:
+        current = self.occurrence_at(at)
+        end = current[1] if current else self.ends_at
+        return f"{timezone.localtime(end):%Y-%m-%d %H:%M}" if end else "?"
+
+    def next_occurrences(
+        self, after: dt.datetime | None = None, limit: int = 5
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
+        return list(occurrences(self, after or timezone.now(), limit=limit))

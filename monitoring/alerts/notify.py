@@ -203,6 +203,8 @@ def dispatch_events(now: dt.datetime | None = None, limit: int = 500, holds: Hol
             if hold:
                 held[alert.pk] = hold
                 event.held = True
+            elif event.kind in OPENING and alert.held_reason:
+                held[alert.pk] = ""  # held when raised, free by the time it went out
             for channel in targets:
                 new.append(Notification(event=event, channel=channel, alert=alert, next_attempt_at=now, created_at=now))
                 if event.kind in OPENING:

@@ -3,6 +3,8 @@ metric values. ``backups`` and ``maintenance`` import from here and nowhere else
 
 - ``raise_alert(dedup_key, ...)``: open an alert, or refresh the open one with that key.
 - ``resolve_alert(dedup_key, ...)``: resolve the open alert with that key, if any.
+- ``hold_reason(alert)``: why an alert's notifications are held now ("" when they are not); the
+  same rule the notifier applies to every alert (``holds.py``).
 - ``register_metric_source(name, fn)``: a named provider of current metric values (for example
   "backup_age_hours" from backups) that the metric evaluator reads; no cross-import needed.
 - ``metric_thresholds(key)``: the target and alert threshold of a metric as its editable row holds
@@ -23,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from monitoring.alerts.choices import SEVERITY_RANK, AlertEventKind, AlertState, Severity
+from monitoring.alerts.holds import INHIBIT_BY_DOWN, OUTAGE_ALERT, hold_reason, open_outage
 from monitoring.alerts.models import Alert, AlertEvent
 from monitoring.services import thresholds
 from monitoring.services.thresholds import Thresholds
@@ -92,33 +95,34 @@ def raise_alert(
     details: dict[str, Any] | None = None,
     service: Any = None,
     runbook: str = "",
+    reopens: Alert | None = None,
 ) -> Alert:
     """Open a firing alert for ``dedup_key``, or refresh the one already open.
 
+    Holds apply to every alert whatever its source: pass ``service`` and the alert is held while
+    that service is paused, in maintenance, under a down parent or silenced (``holds.py``
+    decides; the reason is stored at once so every page shows it). ``details["inhibit"] =
+    "service_down"`` marks a page that the service's own open down alert inhibits.
+
+    Refreshing keeps the alert live: summary, details and ``last_seen_at`` follow each call. The
+    timeline gets an entry only when ``details["breaching"]`` changes (the value crossed the
+    threshold again), or when the severity rises (notified again).
+
     Safe under concurrency: the partial unique constraint lets only one insert win; the loser
-    finds and refreshes the winner's alert. A higher severity on an open alert is recorded as
-    an "updated" event (and notified again); otherwise refreshing writes no event.
+    finds and refreshes the winner's alert.
     """
     now = timezone.now()
+    details = dict(details or {})
     for _attempt in range(3):
         existing = open_alert(dedup_key)
         if existing is not None:
-            escalate = SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK.get(existing.severity, 0)
-            changes: dict[str, Any] = {
-                "last_seen_at": now,
-                "summary": summary[:300],
-                "details": details or existing.details,
-            }
-            if escalate:
-                changes["severity"] = severity
-            with transaction.atomic():
-                Alert.objects.filter(pk=existing.pk).update(**changes)
-                if escalate:
-                    AlertEvent.objects.create(
-                        alert=existing, kind=AlertEventKind.UPDATED, note=f"severity raised to {severity}"
-                    )
+            _refresh(existing, summary, severity, details, now)
             existing.refresh_from_db()
             return existing
+        if details.get("inhibit") == INHIBIT_BY_DOWN and service is not None:
+            outage = open_outage(getattr(service, "pk", service))
+            if outage is not None:
+                details[OUTAGE_ALERT] = outage
         try:
             with transaction.atomic():
                 alert = Alert.objects.create(
@@ -126,17 +130,53 @@ def raise_alert(
                     source=source,
                     severity=severity,
                     summary=summary[:300],
-                    details=details or {},
+                    details=details,
                     service=service,
                     runbook=runbook,
                     started_at=now,
                     last_seen_at=now,
+                    reopens=reopens,
                 )
-                AlertEvent.objects.create(alert=alert, kind=AlertEventKind.FIRED, note=summary[:2000])
+                note = summary
+                if reopens is not None:
+                    note = f"opened again: the condition still holds after alert #{reopens.pk} was resolved by hand. {summary}"
+                AlertEvent.objects.create(alert=alert, kind=AlertEventKind.FIRED, note=note[:2000])
+                held = hold_reason(alert, now)
+                if held:
+                    Alert.objects.filter(pk=alert.pk).update(held_reason=held[:200])
+                    alert.held_reason = held[:200]
             return alert
         except IntegrityError:
             continue  # another worker opened it first: refresh theirs
     raise RuntimeError(f"could not raise or refresh alert {dedup_key!r}")
+
+
+def _refresh(existing: Alert, summary: str, severity: str, details: dict[str, Any], now: Any) -> None:
+    escalate = SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK.get(existing.severity, 0)
+    old = existing.details or {}
+    merged = {**old, **details} if details else old
+    if OUTAGE_ALERT in old:
+        merged[OUTAGE_ALERT] = old[OUTAGE_ALERT]  # born in an outage: stays part of it
+    changes: dict[str, Any] = {"last_seen_at": now, "summary": summary[:300], "details": merged}
+    if escalate:
+        changes["severity"] = severity
+    crossed = "breaching" in details and "breaching" in old and bool(details["breaching"]) != bool(old["breaching"])
+    with transaction.atomic():
+        Alert.objects.filter(pk=existing.pk).update(**changes)
+        if escalate:
+            AlertEvent.objects.create(
+                alert=existing, kind=AlertEventKind.UPDATED, note=f"severity raised to {severity}"
+            )
+        if crossed:
+            what = "past the threshold again" if details["breaching"] else "back within the threshold, not yet clear"
+            AlertEvent.objects.create(
+                alert=existing,
+                kind=AlertEventKind.UPDATED,
+                at=now,
+                note=f"{what}: {summary}"[:2000],
+                dispatched_at=now,
+                dispatch_note="timeline only",
+            )
 
 
 def resolve_alert(dedup_key: str, *, note: str = "", actor: Any = None) -> Alert | None:
@@ -145,3 +185,12 @@ def resolve_alert(dedup_key: str, *, note: str = "", actor: Any = None) -> Alert
     if alert is None:
         return None
     return alert if alert.resolve(actor=actor, note=note) else None
+
+
+def last_resolved_by_hand(dedup_key: str) -> Alert | None:
+    """The newest alert with this key that a person resolved (what a reopened alert links to)."""
+    return (
+        Alert.objects.filter(dedup_key=dedup_key, state=AlertState.RESOLVED, resolved_by__isnull=False)
+        .order_by("-resolved_at", "-id")
+        .first()
+    )

@@ -125,6 +125,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "runbook_url": runbook_url(alert.runbook, alert.pk),
             "service_url": service_url(alert.service),
             "deployments": deployments,
+            "reopened_as": alert.reopened_as.order_by("started_at").first(),
             "can_acknowledge": alert.state == AlertState.FIRING and has_perm(request, "monitoring.acknowledge_alert"),
             "can_resolve": alert.is_open and has_perm(request, "monitoring.resolve_alert"),
             "can_comment": has_perm(request, "monitoring.comment_alert"),
@@ -187,13 +188,19 @@ def silences(request: HttpRequest) -> HttpResponse:
     )
     past = Silence.objects.filter(ends_at__lte=now).select_related("service", "tag", "created_by")[:20]
     windows = MaintenanceWindow.objects.select_related("service", "created_by")
+    live = windows.filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now)).order_by("starts_at")
+    windows_current = [(w, w.is_active(now), w.next_occurrences(now, 5)) for w in live]
+    calendar = sorted(
+        ((start, end, w) for w, _active, upcoming in windows_current for start, end in upcoming), key=lambda r: r[0]
+    )[:20]
     return render(
         request,
         "monitoring/silences.html",
         {
             "current": [(s, s.is_active(now)) for s in current],
             "past": past,
-            "windows_current": [(w, w.is_active(now)) for w in windows.filter(ends_at__gt=now).order_by("starts_at")],
+            "windows_current": windows_current,
+            "calendar": calendar,
             "windows_past": windows.filter(ends_at__lte=now)[:20],
             "can_silence": has_perm(request, "monitoring.add_silence"),
             "can_end": has_perm(request, "monitoring.change_silence"),

@@ -22,8 +22,9 @@ from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
 from monitoring.alerts.choices import AlertState
+from monitoring.alerts.holds import INHIBIT_BY_DOWN
 from monitoring.alerts.models import Alert
-from monitoring.alerts.public import metric_sources, raise_alert, resolve_alert
+from monitoring.alerts.public import last_resolved_by_hand, metric_sources, raise_alert, resolve_alert
 from monitoring.metrics import conf
 from monitoring.metrics.choices import MetricSourceKind, SeriesState
 from monitoring.metrics.models import Metric, MetricSample, MetricSeries
@@ -32,6 +33,10 @@ from monitoring.services.histogram import Histogram
 from monitoring.services.models import CheckRollup
 
 log = logging.getLogger(__name__)
+
+# Per-service series of these metrics are pages that the service's own open "down" alert
+# inhibits: during an outage the down alert is the one page.
+INHIBITED_METRICS = {"error_rate", "uptime"}
 
 
 # Storing samples ---------------------------------------------------------------------------
@@ -290,9 +295,18 @@ def evaluate(now: dt.datetime | None = None, *, compute: bool = True) -> Evaluat
         value = series.current_value(now)
         state = series.state
         if state == SeriesState.FIRING and key not in open_keys:
-            state = SeriesState.OK  # resolved by hand: start over, the "for" duration is the grace
+            # Resolved by hand. Resolution follows the condition: still past the threshold (or
+            # not yet back past the clear threshold) opens a new alert linked to the resolved one.
+            if value is not None and not metric.clears(value):
+                _raise(series, metric, value, now, reopens=last_resolved_by_hand(key))
+                report.raised += 1
+                states[SeriesState.FIRING] += 1
+                continue
+            state = SeriesState.OK
         new_state, new_since, action = step(metric, state, series.breach_since, value, now)
         states[str(new_state)] += 1
+        if new_state == SeriesState.FIRING and action is None and key in open_keys and value is not None:
+            _raise(series, metric, value, now)  # live: value, summary and last_seen_at follow every evaluation
         if (new_state, new_since) == (series.state, series.breach_since):
             continue
         moved = MetricSeries.objects.filter(pk=series.pk, state=series.state, breach_since=series.breach_since).update(
@@ -301,7 +315,7 @@ def evaluate(now: dt.datetime | None = None, *, compute: bool = True) -> Evaluat
         if not moved:
             continue  # another evaluator got there first
         if action == "raise":
-            _raise(series, metric, value)
+            _raise(series, metric, value, now)
             report.raised += 1
         elif action == "resolve" and resolve_alert(
             key, note=f"{metric.name} back to {metric.fmt(value)} ({metric.clear_label})"
@@ -314,22 +328,30 @@ def evaluate(now: dt.datetime | None = None, *, compute: bool = True) -> Evaluat
     return report
 
 
-def _raise(series: MetricSeries, metric: Metric, value: float | None) -> None:
+def _raise(
+    series: MetricSeries, metric: Metric, value: float | None, now: dt.datetime, reopens: Alert | None = None
+) -> None:
     where = series_display(series)
+    details: dict[str, Any] = {
+        "metric": metric.key,
+        "series": series.label,
+        "value": value,
+        "value_text": series.reading(now),
+        "breaching": value is not None and metric.breaches(value),
+        "alert_threshold": metric.alert_threshold,
+        "target": metric.target,
+        "unit": metric.unit,
+        "for_seconds": metric.for_seconds,
+    }
+    if metric.key in INHIBITED_METRICS and series.service_id:
+        details["inhibit"] = INHIBIT_BY_DOWN  # the service's own down alert pages for the outage
     raise_alert(
         series.dedup_key,
-        summary=f"{metric.name} is {metric.fmt(value)} on {where} (alert if {metric.alert_label})",
+        summary=f"{metric.name} is {series.reading(now)} on {where} (alert if {metric.alert_label})",
         source="metrics",
         severity=metric.severity,
         service=series.service,
         runbook=metric.runbook,
-        details={
-            "metric": metric.key,
-            "series": series.label,
-            "value": value,
-            "alert_threshold": metric.alert_threshold,
-            "target": metric.target,
-            "unit": metric.unit,
-            "for_seconds": metric.for_seconds,
-        },
+        details=details,
+        reopens=reopens,
     )

@@ -220,6 +220,10 @@ class MetricSeries(models.Model):
     def dedup_key(self) -> str:
         return f"metric:{self.metric.key}:{self.label}"
 
+    def reading(self, now: Any = None) -> str:
+        """The value as every page shows it (alert, Metrics page, dashboard): one function, one number."""
+        return self.metric.fmt(self.current_value(now))
+
     def current_value(self, now: Any = None) -> float | None:
         """The latest value, or None when it is older than the metric's staleness limit."""
         if self.last_at is None:

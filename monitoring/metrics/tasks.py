@@ -34,8 +34,12 @@ def _evaluate(alerting: Any, evaluation: Any) -> dict[str, Any]:
     }
 
 
-@shared_task(name="monitoring.prune_metric_samples")
-def prune_metric_samples() -> int:
+@shared_task(name="monitoring.prune_metric_samples", bind=True)
+def prune_metric_samples(self: Any) -> int:
     from monitoring.metrics.evaluation import prune_samples
+    from opsportal.jobs import record_job
 
-    return prune_samples()
+    with record_job("prune metric samples", task_id=self.request.id or "") as job:
+        deleted = prune_samples()
+        job.stats = {"deleted": deleted}
+    return deleted

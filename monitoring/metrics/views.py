@@ -33,7 +33,7 @@ def _row(metric: Metric, series: MetricSeries, now: dt.datetime) -> dict[str, An
         "series": series,
         "label": series_display(series),
         "value": value,
-        "value_display": metric.fmt(value),
+        "value_display": series.reading(now),
         "grade": grade,
         "grade_label": GRADE_LABELS[grade],
         "info": series.info or {},

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from monitoring.services.forms import CONFIG_FIELDS, RESERVED_SLUGS, SECRET_LOOKING, parse_tags
 from monitoring.services.models import Service, Tag
+from monitoring.services.parents import cycle_message, find_cycle
 from opsportal import bodies
 
 FORMAT = "opsportal.services"
@@ -151,6 +152,23 @@ def _plan_entry(index: int, entry: Any, existing: dict[str, Service], errors: li
     return _Plan(service, changed, tags, parent, created)
 
 
+def _cycles(plans: list[_Plan]) -> list[str]:
+    """Parent cycles the import would create, with the services already stored, each named once."""
+    parents: dict[str, str | None] = dict(
+        Service.objects.filter(parent__isnull=False).values_list("slug", "parent__slug")
+    )
+    for plan in plans:
+        if plan.parent_slug != plan.service.slug:
+            parents[plan.service.slug] = plan.parent_slug
+    errors, reported = [], set()
+    for plan in plans:
+        cycle = find_cycle(plan.service.slug, parents)
+        if cycle and not set(cycle) & reported:
+            reported.update(cycle)
+            errors.append(f"{plan.service.slug}: {cycle_message(cycle)}")
+    return errors
+
+
 def import_services(data: Any) -> ImportReport:
     """Create or update services from exported data; all or nothing."""
     report = ImportReport()
@@ -181,6 +199,7 @@ def import_services(data: Any) -> ImportReport:
             report.errors.append(f"{plan.service.slug}: parent {plan.parent_slug!r} is not a known service")
         if plan.parent_slug == plan.service.slug:
             report.errors.append(f"{plan.service.slug}: a service cannot be its own parent")
+    report.errors.extend(_cycles(plans))
     if report.errors:
         return report
     with transaction.atomic():

@@ -23,6 +23,7 @@ from monitoring.services.choices import (
     ServiceStatus,
 )
 from monitoring.services.histogram import Histogram
+from monitoring.services.parents import cycle_message, find_cycle
 from monitoring.services.validators import (
     validate_env_name,
     validate_headers,
@@ -222,10 +223,23 @@ class Service(models.Model):
             errors["timeout_seconds"] = "The timeout must be shorter than the interval."
         if self.parent_id and self.parent_id == self.pk:
             errors["parent"] = "A service cannot be its own parent."
+        elif self.parent_id and self.pk:
+            cycle = self.parent_cycle()
+            if cycle:
+                errors["parent"] = cycle_message(cycle)
         if self.cert_alert_days > self.cert_warn_days:
             errors["cert_alert_days"] = "Alert days must not exceed warn days."
         if errors:
             raise ValidationError(errors)
+
+    def parent_cycle(self) -> list[str]:
+        """Names along the cycle the chosen parent would close (empty when there is none)."""
+        rows = Service.objects.exclude(pk=self.pk).values_list("pk", "parent_id", "name")
+        parents = {pk: parent for pk, parent, _ in rows}
+        names = {pk: name for pk, _, name in rows}
+        parents[self.pk], names[self.pk] = self.parent_id, self.name
+        cycle = find_cycle(self.pk, parents)
+        return [names.get(pk, "?") for pk in cycle] if cycle else []
 
     @property
     def ping_path(self) -> str:

@@ -93,8 +93,26 @@ def _json_text(value: Any) -> str:
     return str(value)
 
 
-def check_body(body: bytes, *, expect_text: str = "", json_path: str = "", json_value: str = "") -> None:
-    """Raise ProbeFailed when the body misses the expected text or JSON value."""
+def check_html_type(content_type: str, status_code: int | None = None) -> None:
+    """A frontend answers HTML: refuse any other Content-Type, naming the one received."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media not in ("text/html", "application/xhtml+xml"):
+        raise ProbeFailed(f"expected HTML (text/html), got {media or 'no Content-Type'}", status_code)
+
+
+HTML_MARKERS = (b"<!doctype html", b"<html")
+
+
+def check_body(
+    body: bytes, *, expect_text: str = "", json_path: str = "", json_value: str = "", expect_html: bool = False
+) -> None:
+    """Raise ProbeFailed when the body misses the expected text or JSON value, or is not HTML when HTML is expected."""
+    if expect_html:
+        head = body[:4096].lstrip().lower()
+        if not head:
+            raise ProbeFailed("expected an HTML page, got an empty body")
+        if not any(marker in head for marker in HTML_MARKERS):
+            raise ProbeFailed("expected an HTML page (no <html> or <!doctype html> at the start of the body)")
     if expect_text:
         text = body.decode("utf-8", errors="replace")
         if expect_text not in text:

@@ -29,11 +29,12 @@ from typing import Any
 import httpx
 
 from monitoring.services import conf
-from monitoring.services.choices import CheckType
+from monitoring.services.choices import CheckType, ServiceKind
 from monitoring.services.probe_body import (
     ProbeFailed,
     accepted_text,
     check_body,
+    check_html_type,
     decode_body,
     read_limited,
     status_accepted,
@@ -67,6 +68,8 @@ class ProbeSpec:
     expect_json_path: str = ""
     expect_json_value: str = ""
     expect_text: str = ""
+    # A frontend check means HTML (the runbook's "200 OK with HTML content"): text/html and an HTML body.
+    expect_html: bool = False
     degraded_ms: float = 2000.0
     timeout: float = 10.0
     body_limit: int = 1_048_576
@@ -116,6 +119,7 @@ class ProbeSpec:
             expect_json_path=service.expect_json_path,
             expect_json_value=service.expect_json_value,
             expect_text=service.expect_text,
+            expect_html=service.kind == ServiceKind.FRONTEND,
             degraded_ms=float(service.degraded_latency_ms),
             timeout=float(service.timeout_seconds),
             body_limit=int(service.body_limit_bytes),
@@ -354,7 +358,9 @@ async def probe_http(spec: ProbeSpec, pool: ClientPool) -> ProbeOutcome:
                             status_code,
                         )
                     body = raw
-                    if spec.expect_text or spec.expect_json_path:
+                    if spec.expect_html:
+                        check_html_type(response.headers.get("content-type", ""), status_code)
+                    if spec.expect_text or spec.expect_json_path or spec.expect_html:
                         body = decode_body(raw, response.headers.get("content-encoding", ""), spec.body_limit)
             finally:
                 await response.aclose()
@@ -363,7 +369,11 @@ async def probe_http(spec: ProbeSpec, pool: ClientPool) -> ProbeOutcome:
         if cert_expires is not None and cert_expires <= checked_at:
             raise ProbeFailed(f"TLS certificate expired on {cert_expires:%Y-%m-%d}", status_code)
         check_body(
-            body, expect_text=spec.expect_text, json_path=spec.expect_json_path, json_value=spec.expect_json_value
+            body,
+            expect_text=spec.expect_text,
+            json_path=spec.expect_json_path,
+            json_value=spec.expect_json_value,
+            expect_html=spec.expect_html and method != "HEAD",
         )
     except ProbeFailed as failed:
         return ProbeOutcome(

@@ -1,16 +1,17 @@
 """Celery tasks of the monitoring services side: thin wrappers around dispatch and rollups.
 
 Each records a JobRun (opsportal.jobs) so the console's Jobs page shows what ran, for how long
-and with what result; a dispatch tick that found nothing due leaves no row.
+and with what result; a dispatch tick that found nothing due leaves no row but is counted (JobTally).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from celery import shared_task
 
-from opsportal.jobs import record_job
+from opsportal.jobs import count_run, record_job
 
 
 @shared_task(name="monitoring.dispatch_due_probes", ignore_result=True, bind=True)
@@ -18,10 +19,12 @@ def dispatch_due_probes(self: Any) -> dict[str, Any]:
     """Claim the services that are due and probe them in one sweep (beat: every 5 s)."""
     from monitoring.services.dispatch import claim_due, probe_claimed
 
+    started = time.perf_counter()
     token, services = claim_due()
     if not services:
+        count_run("probe sweep", (time.perf_counter() - started) * 1000, idle=True)  # counted, no row
         return {"claimed": 0}
-    with record_job("probe sweep", task_id=self.request.id or "") as job:
+    with record_job("probe sweep", task_id=self.request.id or "") as job:  # counts this run
         report = probe_claimed(services, token)
         job.stats = report.as_dict()
         job.summary = f"probed {report.probed}, {report.failed} failed, {len(report.flips)} state change(s)"

@@ -135,7 +135,10 @@ def test_lower_is_worse_metric_uses_below(db: Any) -> None:
     assert open_alert("metric:uptime:push:api") is None
 
 
-def test_resolving_by_hand_restarts_the_for_duration(memory: Metric, users: dict[str, Any]) -> None:
+def test_resolving_by_hand_while_breaching_reopens_at_the_next_evaluation(
+    memory: Metric, users: dict[str, Any]
+) -> None:
+    """Resolution follows the condition (issue 9): no grace period that hides a still-breaching value."""
     key = "metric:memory_usage:host:web1"
     with time_machine.travel(minute(0), tick=False):
         push(memory, 95.0)
@@ -143,15 +146,27 @@ def test_resolving_by_hand_restarts_the_for_duration(memory: Metric, users: dict
     with time_machine.travel(minute(5), tick=False):
         push(memory, 95.0)
         evaluate(compute=False)
-        assert open_alert(key).resolve(actor=users["editor"], note="known, fixing")
+        first = open_alert(key)
+        assert first.resolve(actor=users["editor"], note="known, fixing")
     with time_machine.travel(minute(6), tick=False):
         push(memory, 95.0)
         evaluate(compute=False)
-    assert series(memory).state == "pending" and open_alert(key) is None
-    with time_machine.travel(minute(11), tick=False):
-        push(memory, 95.0)
+    second = open_alert(key)
+    assert series(memory).state == "firing" and second is not None and second.reopens_id == first.pk
+    assert Alert.objects.filter(dedup_key=key).count() == 2
+
+
+def test_resolving_by_hand_after_the_value_cleared_starts_over(memory: Metric, users: dict[str, Any]) -> None:
+    key = "metric:memory_usage:host:web1"
+    for n in range(6):
+        with time_machine.travel(minute(n), tick=False):
+            push(memory, 95.0)
+            evaluate(compute=False)
+    with time_machine.travel(minute(6), tick=False):
+        assert open_alert(key).resolve(actor=users["editor"], note="fixed")
+        push(memory, 50.0)
         evaluate(compute=False)
-    assert open_alert(key) is not None and Alert.objects.filter(dedup_key=key).count() == 2
+    assert series(memory).state == "ok" and open_alert(key) is None
 
 
 def test_disabled_metric_resolves_its_alerts_and_stops(memory: Metric) -> None:
