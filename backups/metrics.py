@@ -9,7 +9,7 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from monitoring.alerts.public import Thresholds, metric_thresholds
+from monitoring.alerts.public import Thresholds, age_since, metric_thresholds
 from opsportal.formatting import age_hours
 
 from .choices import RunState
@@ -34,18 +34,17 @@ def age_badge(hours: float | None, limits: Thresholds | None) -> tuple[str, str]
 
 
 def backup_age_hours() -> dict[str, float | None]:
-    """{"policy:<slug>": hours since the last good backup's snapshot, or None if it has none}."""
+    """{"policy:<slug>": hours since the last good backup's snapshot, or since the policy was created
+    when it never had one}: a policy that never succeeds reaches the runbook's 48 h like any other."""
     from .models import Policy
 
     now = timezone.now()
     rows = (
         Policy.objects.filter(enabled=True)
         .annotate(last_good=Max("runs__started_at", filter=_good()))
-        .values_list("slug", "last_good")
+        .values_list("slug", "last_good", "created_at")
     )
-    return {
-        f"policy:{slug}": None if last is None else round((now - last).total_seconds() / 3600, 3) for slug, last in rows
-    }
+    return {f"policy:{slug}": age_since(last, created, now) for slug, last, created in rows}
 
 
 def _good() -> object:
@@ -55,7 +54,7 @@ def _good() -> object:
 
 
 class BackupCollector(Collector):
-    """opsportal_backup_age_hours per policy on /metrics (policies without a good backup are left out)."""
+    """opsportal_backup_age_hours per policy on /metrics (counted from creation while a policy has no good backup)."""
 
     def describe(self) -> list[object]:
         return []

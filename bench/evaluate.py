@@ -5,6 +5,9 @@ the minute's evaluation R times, moving ~5% of the values across the threshold e
 series go pending, fire (raising alerts) and resolve. CPU is measured for this process and for
 its PostgreSQL backend (read from /proc), so database work counts too. Baseline in the same
 run: merely loading the series rows. Run: .venv/bin/python bench/evaluate.py [--series 1000]
+
+With ``--slo`` it measures the evaluation with the SLO burn-rate rules for 1,000 services over
+30 days of rollups instead (bench/evaluate_slo.py; ``--reuse`` keeps the history of the last run).
 """
 
 from __future__ import annotations
@@ -19,6 +22,14 @@ from _alerts_common import backend_cpu_seconds, setup_django
 
 
 def main() -> None:
+    import sys
+
+    if "--slo" in sys.argv:
+        import evaluate_slo
+
+        sys.argv.remove("--slo")
+        evaluate_slo.main()
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=8)

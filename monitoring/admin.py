@@ -13,7 +13,7 @@ from django.http import HttpRequest
 
 from monitoring.alerts.forms import ChannelForm
 from monitoring.alerts.models import Alert, AlertEvent, MaintenanceWindow, NotificationChannel, Silence
-from monitoring.metrics.models import Metric
+from monitoring.metrics.models import BurnRateRule, Metric
 from monitoring.services.forms import CONFIG_FIELDS
 from monitoring.services.models import Deployment, Service, ServiceFlip, Tag
 from opsportal.admin import ReadOnlyAdmin
@@ -80,8 +80,14 @@ class AlertAdmin(ReadOnlyAdmin):
     inlines = [AlertEventInline]
 
 
+class BurnRateRuleInline(admin.TabularInline):
+    model = BurnRateRule
+    extra = 0
+
+
 @admin.register(Metric)
 class MetricAdmin(admin.ModelAdmin):
+    inlines = [BurnRateRuleInline]
     list_display = (
         "name",
         "unit",

@@ -12,7 +12,7 @@ from monitoring.alerts.models import (
     NotificationChannel,
     Silence,
 )
-from monitoring.metrics.models import Metric, MetricSample, MetricSeries
+from monitoring.metrics.models import BurnRateRule, Metric, MetricSample, MetricSeries
 from monitoring.services.choices import Resolution
 from monitoring.services.models import (
     CheckResult,
@@ -30,6 +30,7 @@ __all__ = [
     "AgentRunHour",
     "Alert",
     "AlertEvent",
+    "BurnRateRule",
     "CheckResult",
     "CheckRollup",
     "Deployment",

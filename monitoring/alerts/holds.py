@@ -51,7 +51,13 @@ class Holds:
     down: dict[int, tuple[int, str]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, now: dt.datetime | None = None, service_ids: set[int] | None = None) -> Holds:
+    def load(
+        cls,
+        now: dt.datetime | None = None,
+        service_ids: set[int] | None = None,
+        services: dict[int, tuple[str, str, int | None, bool]] | None = None,
+    ) -> Holds:
+        """Everything that can hold an alert now; ``service_ids``/``services`` narrow it to a few services."""
         now = now or timezone.now()
         silences = [s for s in Silence.objects.current(now).select_related("service", "tag") if s.is_active(now)]
         windows: dict[int, MaintenanceWindow] = {}
@@ -61,20 +67,19 @@ class Holds:
         for window in candidates:
             if window.service_id not in windows and window.is_active(now):
                 windows[window.service_id] = window
-        services = {
-            pk: (name, status, parent_id, enabled)
-            for pk, name, status, parent_id, enabled in Service.objects.values_list(
-                "pk", "name", "status", "parent_id", "enabled"
-            )
-        }
-        down = {
-            sid: (pk, summary)
-            for sid, pk, summary in Alert.objects.filter(
-                dedup_key__startswith="service:", dedup_key__endswith=":down", service__isnull=False
-            )
-            .exclude(state=AlertState.RESOLVED)
-            .values_list("service_id", "pk", "summary")
-        }
+        if services is None:
+            services = {
+                pk: (name, status, parent_id, enabled)
+                for pk, name, status, parent_id, enabled in Service.objects.values_list(
+                    "pk", "name", "status", "parent_id", "enabled"
+                )
+            }
+        downs = Alert.objects.filter(
+            dedup_key__startswith="service:", dedup_key__endswith=":down", service__isnull=False
+        ).exclude(state=AlertState.RESOLVED)
+        if service_ids is not None:
+            downs = downs.filter(service_id__in=service_ids)
+        down = {sid: (pk, summary) for sid, pk, summary in downs.values_list("service_id", "pk", "summary")}
         return cls(now=now, silences=silences, windows=windows, services=services, down=down)
 
     def parent_down(self, service_id: int) -> str:
@@ -125,9 +130,17 @@ class Holds:
 
 
 def hold_reason(alert: Any, now: dt.datetime | None = None) -> str:
-    """Why one alert would be held now (loads what it needs; for a single alert, not for passes)."""
-    ids = {alert.service_id} if alert.service_id else set()
-    return Holds.load(now, service_ids=ids).reason(alert)
+    """Why one alert would be held now. Loads only the alert's service and its parents (a bounded
+    walk), so raising an alert costs a few queries however many services there are."""
+    services: dict[int, tuple[str, str, int | None, bool]] = {}
+    current = alert.service_id
+    while current is not None and current not in services and len(services) <= MAX_DEPTH:
+        row = Service.objects.filter(pk=current).values_list("name", "status", "parent_id", "enabled").first()
+        if row is None:
+            break
+        services[current] = row
+        current = row[2]
+    return Holds.load(now, service_ids=set(services), services=services).reason(alert)
 
 
 def open_outage(service_id: int | None) -> int | None:

@@ -5,6 +5,7 @@ metric values. ``backups`` and ``maintenance`` import from here and nowhere else
 - ``resolve_alert(dedup_key, ...)``: resolve the open alert with that key, if any.
 - ``hold_reason(alert)``: why an alert's notifications are held now ("" when they are not); the
   same rule the notifier applies to every alert (``holds.py``).
+- ``age_since(last, origin)``: how every "age" metric counts (from the last good one, else from creation).
 - ``register_metric_source(name, fn)``: a named provider of current metric values (for example
   "backup_age_hours" from backups) that the metric evaluator reads; no cross-import needed.
 - ``metric_thresholds(key)``: the target and alert threshold of a metric as its editable row holds
@@ -17,11 +18,13 @@ metric values. ``backups`` and ``maintenance`` import from here and nowhere else
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from monitoring.alerts.choices import SEVERITY_RANK, AlertEventKind, AlertState, Severity
@@ -49,6 +52,15 @@ def register_metric_source(name: str, fn: MetricSource) -> None:
 
 def metric_sources() -> dict[str, MetricSource]:
     return dict(_sources)
+
+
+def age_since(last: dt.datetime | None, origin: dt.datetime, now: dt.datetime | None = None) -> float:
+    """The value of an "age" metric (Backup Age, ...): hours since ``last`` (the last good one), or
+    since ``origin`` (when the thing was created) when there never was a good one. A thing that never
+    succeeded therefore ages like one that stopped succeeding at its creation, and alerts on time
+    (the runbook's Backup Age > 48 h) instead of having no value at all."""
+    now = now or timezone.now()
+    return round((now - (last or origin)).total_seconds() / 3600, 3)
 
 
 # An evidence provider takes keyword arguments (for example ``start`` and ``end`` of a checklist
@@ -177,6 +189,41 @@ def _refresh(existing: Alert, summary: str, severity: str, details: dict[str, An
                 dispatched_at=now,
                 dispatch_note="timeline only",
             )
+
+
+def refresh_alerts(rows: list[tuple[str, str, dict[str, Any]]], now: Any = None) -> int:
+    """Keep many open alerts live in one statement: (dedup key, summary, details) each.
+
+    For callers that know nothing crossed (``details["breaching"]`` unchanged) and the severity did
+    not rise: no timeline entry is due, so this is a plain update of summary, details (merged into
+    the stored ones) and ``last_seen_at``. Returns how many alerts were updated.
+    """
+    if not rows:
+        return 0
+    now = now or timezone.now()
+    if connection.vendor != "postgresql":
+        changed = 0
+        for key, summary, details in rows:
+            alert = open_alert(key)
+            if alert is not None:
+                merged = {**(alert.details or {}), **details}
+                changed += Alert.objects.filter(pk=alert.pk).update(
+                    summary=summary[:300], details=merged, last_seen_at=now
+                )
+        return changed
+    table = Alert._meta.db_table
+    values = ", ".join(["(%s, %s, %s::jsonb)"] * len(rows))
+    params: list[Any] = []
+    for key, summary, details in rows:
+        params += [key, summary[:300], json.dumps(details, default=str)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS a SET summary = v.summary, details = a.details || v.details, last_seen_at = %s "  # noqa: S608 - table name from the model
+            f"FROM (VALUES {values}) AS v(key, summary, details) "
+            "WHERE a.dedup_key = v.key AND a.state <> 'resolved'",
+            [now, *params],
+        )
+        return cursor.rowcount
 
 
 def resolve_alert(dedup_key: str, *, note: str = "", actor: Any = None) -> Alert | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from monitoring.alerts import api, views
+from monitoring.alerts import api, silences_api, views
 
 urlpatterns = [
     path("alerts/", views.alerts, name="alerts"),
@@ -26,4 +26,6 @@ urlpatterns = [
     path("api/v1/alerts/<int:pk>", api.alert, name="api_alert"),
     path("api/v1/alerts/<int:pk>/acknowledge", api.alert_acknowledge, name="api_alert_acknowledge"),
     path("api/v1/alerts/<int:pk>/resolve", api.alert_resolve, name="api_alert_resolve"),
+    path("api/v1/silences", silences_api.silences, name="api_silences"),
+    path("api/v1/silences/<int:pk>/expire", silences_api.silence_expire, name="api_silence_expire"),
 ]

@@ -10,6 +10,7 @@ value is back past the clear threshold. State changes are compare-and-set on the
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 import time
@@ -18,19 +19,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from monitoring.alerts.choices import AlertState
 from monitoring.alerts.holds import INHIBIT_BY_DOWN
 from monitoring.alerts.models import Alert
-from monitoring.alerts.public import last_resolved_by_hand, metric_sources, raise_alert, resolve_alert
+from monitoring.alerts.public import (
+    last_resolved_by_hand,
+    metric_sources,
+    raise_alert,
+    refresh_alerts,
+    resolve_alert,
+)
 from monitoring.metrics import conf
-from monitoring.metrics.choices import MetricSourceKind, SeriesState
-from monitoring.metrics.models import Metric, MetricSample, MetricSeries
+from monitoring.metrics.choices import Direction, MetricSourceKind, SeriesState
+from monitoring.metrics.models import Metric, MetricSample, MetricSeries, minutes_label
+from monitoring.metrics.slo import evaluate_burn_rates
+from monitoring.metrics.windows import Counts, counts_over, recent_counts
 from monitoring.services.choices import Resolution
 from monitoring.services.histogram import Histogram
-from monitoring.services.models import CheckRollup
+from monitoring.services.models import CheckRollup, Service
 
 log = logging.getLogger(__name__)
 
@@ -99,30 +108,41 @@ def record_samples(samples: list[SampleIn]) -> int:
             if sid not in latest or s.at >= latest[sid].at:
                 latest[sid] = s
         _move_latest(latest)
-        infos = {sid: s.info for sid, s in latest.items() if s.info}
-        for sid, info in infos.items():
-            MetricSeries.objects.filter(pk=sid).update(info=info)
     return len(samples)
 
 
+def note_series_info(rows: list[tuple[int, str, int | None, dict[str, Any]]]) -> None:
+    """Write what a series says (e.g. how much of its window is covered) while it has no value yet."""
+    if not rows:
+        return
+    probe = [SampleIn(m, label, 0.0, timezone.now(), sid, info=info) for m, label, sid, info in rows]
+    ids = series_ids(probe)
+    MetricSeries.objects.bulk_update(
+        [MetricSeries(pk=ids[(s.metric_id, s.label)], info=s.info or {}) for s in probe], ["info"], batch_size=1000
+    )
+
+
 def _move_latest(latest: dict[int, SampleIn]) -> None:
-    """Set last_value/last_at where the new sample is not older than what the series holds."""
+    """Set last_value/last_at (and info, when the sample has some) where the new sample is not older than what the series holds."""
     if connection.vendor == "postgresql":
         table = MetricSeries._meta.db_table
-        values = ", ".join(["(%s, %s::double precision, %s::timestamptz)"] * len(latest))
+        values = ", ".join(["(%s, %s::double precision, %s::timestamptz, %s::jsonb)"] * len(latest))
         params: list[Any] = []
         for sid, s in latest.items():
-            params += [sid, s.value, s.at]
+            params += [sid, s.value, s.at, json.dumps(s.info) if s.info else None]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS s SET last_value = v.value, last_at = v.at "  # noqa: S608 - table name from the model
-                f"FROM (VALUES {values}) AS v(id, value, at) "
+                f"UPDATE {table} AS s SET last_value = v.value, last_at = v.at, info = COALESCE(v.info, s.info) "  # noqa: S608 - table name from the model
+                f"FROM (VALUES {values}) AS v(id, value, at, info) "
                 "WHERE s.id = v.id AND (s.last_at IS NULL OR s.last_at <= v.at)",
                 params,
             )
         return
     for sid, s in latest.items():
-        MetricSeries.objects.filter(pk=sid).exclude(last_at__gt=s.at).update(last_value=s.value, last_at=s.at)
+        changes: dict[str, Any] = {"last_value": s.value, "last_at": s.at}
+        if s.info:
+            changes["info"] = s.info
+        MetricSeries.objects.filter(pk=sid).exclude(last_at__gt=s.at).update(**changes)
 
 
 def prune_samples(now: dt.datetime | None = None, chunk: int = 20000) -> int:
@@ -150,16 +170,20 @@ def _probe_rows(since: dt.datetime, now: dt.datetime) -> list[QuerySet[CheckRoll
     return [hours, minutes.filter(start__gte=last + dt.timedelta(hours=1) if last else since)]
 
 
-def probe_values(metric: Metric, now: dt.datetime) -> dict[tuple[str, int | None], float]:
-    """{(label, service id): value} of a probe-computed metric, per service and over all services."""
-    from monitoring.services.models import Service
+Labelled = dict[tuple[str, int | None], float]
+Infos = dict[tuple[str, int | None], dict[str, Any]]
 
-    parts = _probe_rows(now - dt.timedelta(minutes=metric.window_minutes), now)
+
+def probe_values(metric: Metric, now: dt.datetime) -> tuple[Labelled, Infos]:
+    """{(label, service id): value} of a probe-computed metric, per service and over all services,
+    and what each series says beside its value (coverage, the two windows)."""
+
     # A handful of checks says little: one failure in the first five would be "80% uptime".
     minimum = conf.PROBE_METRIC_MIN_CHECKS.get()
     slugs = dict(Service.objects.values_list("pk", "slug"))
     values: dict[tuple[str, int | None], float] = {}
     if metric.source_name == "p95":
+        parts = _probe_rows(now - dt.timedelta(minutes=metric.window_minutes), now)
         hists: dict[int, Histogram] = defaultdict(Histogram)
         for rows in parts:
             for sid, data, top in rows.exclude(histogram={}).values_list("service_id", "histogram", "latency_max"):
@@ -173,25 +197,80 @@ def probe_values(metric: Metric, now: dt.datetime) -> dict[tuple[str, int | None
         total = overall.quantile(0.95)
         if total is not None and overall.total >= minimum:
             values[("all", None)] = total
-        return values
-    count: dict[int, int] = defaultdict(int)
-    failures: dict[int, int] = defaultdict(int)
-    for rows in parts:
-        for sid, n, f in (
-            rows.order_by()
-            .values("service_id")
-            .annotate(n=Sum("count"), f=Sum("failures"))
-            .values_list("service_id", "n", "f")
-        ):
-            count[sid] += n or 0
-            failures[sid] += f or 0
-    for sid, n in count.items():
-        if n >= minimum and sid in slugs:
-            values[(f"service:{slugs[sid]}", sid)] = _rate(metric.source_name, failures[sid], n)
-    total_n = sum(count.values())
-    if total_n >= minimum:
-        values[("all", None)] = _rate(metric.source_name, sum(failures.values()), total_n)
-    return values
+        return values, {}
+    return ratio_values(metric, now, slugs, minimum)
+
+
+def ratio_values(metric: Metric, now: dt.datetime, slugs: dict[int, str], minimum: int) -> tuple[Labelled, Infos]:
+    """Uptime or error rate per service and overall, over the metric's window (and its short window).
+
+    With a short window the value is the one nearer to good of the two (``min`` when higher is
+    worse): it is past the threshold only when both windows are, and back as soon as either is,
+    so an alert cannot open after recovery. With ``min_coverage_percent`` a service is judged only
+    once it has been watched that share of the window; until then it has no value and its series
+    says how much is covered (``info["coverage"]``).
+    """
+    window = dt.timedelta(minutes=metric.window_minutes)
+    short = dt.timedelta(minutes=metric.short_window_minutes) if metric.short_window_minutes else None
+    counts = counts_over([window], now)
+    recent: dict[int, Counts] = {}
+    if short:
+        # At least two probe intervals, so a service checked once a minute always has a check in it.
+        intervals = dict(Service.objects.filter(pk__in=list(counts[window])).values_list("pk", "interval_seconds"))
+        recent = recent_counts(now, {sid: max(short, dt.timedelta(seconds=2 * n)) for sid, n in intervals.items()})
+    values: dict[tuple[str, int | None], float] = {}
+    infos: dict[tuple[str, int | None], dict[str, Any]] = {}
+    total, total_short = Counts(), Counts()
+    for sid, c in counts[window].items():
+        if sid not in slugs:
+            continue
+        total.add(c.checks, c.failures, c.first)
+        cs = recent.get(sid, Counts()) if short else None
+        if cs is not None:
+            total_short.add(cs.checks, cs.failures, cs.first)
+        label = (f"service:{slugs[sid]}", sid)
+        value, info = _judged(metric, c, cs, window, short, now, minimum)
+        infos[label] = info
+        if value is not None:
+            values[label] = value
+    if total.checks:
+        value, info = _judged(metric, total, total_short if short else None, window, short, now, minimum)
+        infos[("all", None)] = info
+        if value is not None:
+            values[("all", None)] = value
+    return values, infos
+
+
+def _judged(
+    metric: Metric,
+    c: Counts,
+    cs: Counts | None,
+    window: dt.timedelta,
+    short: dt.timedelta | None,
+    now: dt.datetime,
+    minimum: int,
+) -> tuple[float | None, dict[str, Any]]:
+    coverage = c.coverage(window, now)
+    info: dict[str, Any] = {"coverage": round(coverage, 4), "checks": c.checks, "window": metric.window_label}
+    if metric.min_coverage_percent:
+        info["min_coverage"] = metric.min_coverage_percent / 100
+    if c.checks < minimum or 100 * coverage < metric.min_coverage_percent:
+        return None, info
+    value = _rate(metric.source_name, c.failures, c.checks)
+    if short is None:
+        return value, info
+    if cs is None or not cs.checks:
+        cs = Counts()  # nothing checked lately: nothing failing now
+    short_value = _rate(metric.source_name, cs.failures, cs.checks) if cs.checks else _rate(metric.source_name, 0, 1)
+    info.update(
+        {
+            "long_value": value,
+            "short_value": short_value,
+            "short_window": minutes_label(int(short.total_seconds() // 60)),
+        }
+    )
+    above = metric.direction == Direction.ABOVE
+    return (min(value, short_value) if above else max(value, short_value)), info
 
 
 def _rate(kind: str, failures: int, count: int) -> float:
@@ -205,8 +284,13 @@ def computed_samples(now: dt.datetime) -> list[SampleIn]:
     sources = metric_sources()
     for metric in Metric.objects.filter(enabled=True, source__in=[MetricSourceKind.PROBES, MetricSourceKind.PROVIDER]):
         if metric.source == MetricSourceKind.PROBES:
-            for (label, sid), value in probe_values(metric, now).items():
-                samples.append(SampleIn(metric.pk, label, value, now, sid))
+            values, infos = probe_values(metric, now)
+            for (label, sid), value in values.items():
+                samples.append(SampleIn(metric.pk, label, value, now, sid, info=infos.get((label, sid))))
+            waiting = [
+                (metric.pk, label, sid, info) for (label, sid), info in infos.items() if (label, sid) not in values
+            ]
+            note_series_info(waiting)
             continue
         provider = sources.get(metric.source_name)
         if provider is None:
@@ -266,6 +350,7 @@ class EvaluationReport:
     raised: int = 0
     resolved: int = 0
     states: dict[str, int] = field(default_factory=dict)
+    burn_firing: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -277,11 +362,14 @@ def evaluate(now: dt.datetime | None = None, *, compute: bool = True) -> Evaluat
     if compute:
         report.samples = record_samples(computed_samples(now))
     metrics = {m.pk: m for m in Metric.objects.all()}
-    open_keys = set(
-        Alert.objects.filter(dedup_key__startswith="metric:")
+    # Open metric alerts and whether their value was past the threshold at the last evaluation.
+    open_keys: dict[str, bool] = {
+        key: bool((details or {}).get("breaching"))
+        for key, details in Alert.objects.filter(dedup_key__startswith="metric:")
         .exclude(state=AlertState.RESOLVED)
-        .values_list("dedup_key", flat=True)
-    )
+        .values_list("dedup_key", "details")
+    }
+    live: list[tuple[str, str, dict[str, Any]]] = []
     states: dict[str, int] = defaultdict(int)
     all_series = list(MetricSeries.objects.select_related("service"))
     for series in all_series:
@@ -306,7 +394,13 @@ def evaluate(now: dt.datetime | None = None, *, compute: bool = True) -> Evaluat
         new_state, new_since, action = step(metric, state, series.breach_since, value, now)
         states[str(new_state)] += 1
         if new_state == SeriesState.FIRING and action is None and key in open_keys and value is not None:
-            _raise(series, metric, value, now)  # live: value, summary and last_seen_at follow every evaluation
+            # Live: value, summary and last_seen_at follow every evaluation. Unless the value crossed
+            # the threshold (a timeline entry), all of them are refreshed in one statement.
+            summary, details = _alert_text(series, metric, value, now)
+            if details["breaching"] == open_keys[key]:
+                live.append((key, summary, details))
+            else:
+                _raise(series, metric, value, now)
         if (new_state, new_since) == (series.state, series.breach_since):
             continue
         moved = MetricSeries.objects.filter(pk=series.pk, state=series.state, breach_since=series.breach_since).update(
@@ -321,17 +415,19 @@ def evaluate(now: dt.datetime | None = None, *, compute: bool = True) -> Evaluat
             key, note=f"{metric.name} back to {metric.fmt(value)} ({metric.clear_label})"
         ):
             report.resolved += 1
+    refresh_alerts(live, now)
     MetricSeries.objects.filter(metric__enabled=True).update(evaluated_at=now)
+    burn = evaluate_burn_rates(now)
+    report.raised += burn.raised
+    report.resolved += burn.resolved
+    report.burn_firing = burn.firing
     report.series = len(all_series)
     report.states = dict(states)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _raise(
-    series: MetricSeries, metric: Metric, value: float | None, now: dt.datetime, reopens: Alert | None = None
-) -> None:
-    where = series_display(series)
+def _alert_text(series: MetricSeries, metric: Metric, value: float | None, now: dt.datetime) -> tuple[str, dict]:
     details: dict[str, Any] = {
         "metric": metric.key,
         "series": series.label,
@@ -345,9 +441,17 @@ def _raise(
     }
     if metric.key in INHIBITED_METRICS and series.service_id:
         details["inhibit"] = INHIBIT_BY_DOWN  # the service's own down alert pages for the outage
+    summary = f"{metric.name} is {series.reading(now)} on {series_display(series)} (alert if {metric.alert_label})"
+    return summary, details
+
+
+def _raise(
+    series: MetricSeries, metric: Metric, value: float | None, now: dt.datetime, reopens: Alert | None = None
+) -> None:
+    summary, details = _alert_text(series, metric, value, now)
     raise_alert(
         series.dedup_key,
-        summary=f"{metric.name} is {series.reading(now)} on {where} (alert if {metric.alert_label})",
+        summary=summary,
         source="metrics",
         severity=metric.severity,
         service=series.service,

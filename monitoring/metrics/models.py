@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -68,6 +69,18 @@ class Metric(models.Model):
     window_minutes = models.PositiveIntegerField(
         default=15, help_text="Probe metrics: the period the value is computed over."
     )
+    short_window_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Probe metrics: a shorter second window. The alert needs both windows past the threshold "
+        "and clears when either is back, so it cannot open after a recovery (SRE Workbook: multiwindow).",
+    )
+    min_coverage_percent = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text="Probe metrics: evaluate only once the service has been watched for this share of the window "
+        "(history before a service existed counts neither as downtime nor as uptime).",
+    )
     stale_after_seconds = models.PositiveIntegerField(
         default=600, help_text="A value older than this counts as no data."
     )
@@ -93,6 +106,8 @@ class Metric(models.Model):
         for field, value in values.items():
             if value is not None and not math.isfinite(value):
                 errors[field] = "Give a finite number."
+        if self.short_window_minutes is not None and self.short_window_minutes >= (self.window_minutes or 0):
+            errors["short_window_minutes"] = "The short window must be shorter than the window."
         if errors:
             raise ValidationError(errors)
         above = self.direction == Direction.ABOVE
@@ -158,6 +173,16 @@ class Metric(models.Model):
             return value <= self.effective_clear
         return value >= self.effective_clear
 
+    @property
+    def error_budget(self) -> float | None:
+        """The SLO's error budget as a share of checks (99.9% uptime target: 0.001), from the target row."""
+        share = (100.0 - self.target) / 100.0 if self.direction == Direction.BELOW else self.target / 100.0
+        return share if 0 < share < 1 else None
+
+    @property
+    def window_label(self) -> str:
+        return minutes_label(self.window_minutes)
+
     def meets_target(self, value: float) -> bool:
         if self.direction == Direction.ABOVE:
             return value < self.target
@@ -181,6 +206,59 @@ def metric_thresholds(key: str) -> Thresholds | None:
         return None
     target, alert, direction = row
     return Thresholds(target=target, alert=alert, higher_is_worse=direction == Direction.ABOVE)
+
+
+def minutes_label(minutes: int | None) -> str:
+    """5m, 1h, 6h, 3d, 30d: how the SRE Workbook writes its windows."""
+    if not minutes:
+        return "-"
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440}d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}m"
+
+
+class BurnRateRule(models.Model):
+    """One multiwindow burn-rate rule of a metric's SLO (Google SRE Workbook, "Alerting on SLOs").
+
+    The error budget of the metric's target (99.9% uptime: 0.1% of checks may fail over the
+    SLO window) burns at ``error ratio / budget``. The rule fires when the burn rate is at least
+    ``factor`` over both the long and the short window: the long window makes it significant,
+    the short one makes it stop soon after recovery. Critical rules page, warning rules open a
+    ticket. The workbook's defaults: 14.4x over 1h and 5m, 6x over 6h and 30m (page); 1x over
+    3d and 6h (ticket). Editors change them per metric.
+    """
+
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="burn_rules")
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.CRITICAL)
+    factor = models.FloatField(validators=[MinValueValidator(0.01)], help_text="Burn rate, e.g. 14.4")
+    long_window_minutes = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    short_window_minutes = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["metric", "position", "-factor"]
+
+    def __str__(self) -> str:
+        return f"{self.metric.name}: {self.label}"
+
+    @property
+    def kind(self) -> str:
+        return "page" if self.severity == Severity.CRITICAL else "ticket"
+
+    @property
+    def label(self) -> str:
+        long, short = minutes_label(self.long_window_minutes), minutes_label(self.short_window_minutes)
+        return f"{self.kind} at {self.factor:g}x over {long} and {short}"
+
+    def clean(self) -> None:
+        if (
+            self.long_window_minutes
+            and self.short_window_minutes
+            and self.short_window_minutes >= self.long_window_minutes
+        ):
+            raise ValidationError({"short_window_minutes": "The short window must be shorter than the long one."})
 
 
 GRADE_LABELS = {"ok": "ok", "missing": "missing target", "alerting": "alerting", "nodata": "no data"}

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 
 def setup() -> None:
-    from monitoring.metrics import tasks  # noqa: F401 - registers the Celery tasks
+    from monitoring.metrics import budget_panels, tasks  # noqa: F401 - tasks registers the Celery tasks
     from monitoring.metrics.host_metrics import HostMetrics
-    from monitoring.metrics.models import Metric, metric_thresholds
+    from monitoring.metrics.models import BurnRateRule, Metric, metric_thresholds
     from monitoring.services import thresholds
     from opsportal import audit
     from opsportal.celery import app
@@ -18,6 +18,7 @@ def setup() -> None:
 
     audit.register(Metric, exclude={"updated_at"})
     thresholds.register_reader(metric_thresholds)
+    audit.register(BurnRateRule)
     declare(
         DefaultEntry(
             name="monitoring: evaluate metrics",
@@ -34,5 +35,6 @@ def setup() -> None:
             description="Deletes metric samples older than METRIC_SAMPLE_RETENTION_DAYS.",
         )
     )
+    budget_panels.register()  # the error budget on the service pages
     if HostMetrics not in app.steps["worker"]:
         app.steps["worker"].add(HostMetrics)

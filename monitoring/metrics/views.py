@@ -17,7 +17,7 @@ from monitoring.alerts.choices import AlertState
 from monitoring.alerts.models import Alert
 from monitoring.metrics.choices import Direction
 from monitoring.metrics.evaluation import series_display
-from monitoring.metrics.forms import MetricThresholdForm
+from monitoring.metrics.forms import BurnRateRuleFormSet, MetricThresholdForm
 from monitoring.metrics.models import GRADE_LABELS, GRADE_ORDER, Metric, MetricSeries
 from monitoring.metrics.series import series_points
 from opsportal import charts
@@ -37,7 +37,23 @@ def _row(metric: Metric, series: MetricSeries, now: dt.datetime) -> dict[str, An
         "grade": grade,
         "grade_label": GRADE_LABELS[grade],
         "info": series.info or {},
+        "note": series_note(series.info or {}),
     }
+
+
+def series_note(info: dict[str, Any]) -> str:
+    """What a probe series says beside its value: how much of the window is watched, the two windows."""
+    parts = []
+    if "coverage" in info:
+        covered = f"watched {100 * info['coverage']:.1f}% of {info.get('window', 'the window')}"
+        if info.get("min_coverage") and info["coverage"] < info["min_coverage"]:
+            covered += f"; judged from {100 * info['min_coverage']:.0f}%"
+        parts.append(covered)
+    if "short_value" in info:
+        parts.append(
+            f"{info.get('window', '')} {info['long_value']:.3g}%, last {info.get('short_window', '')} {info['short_value']:.3g}%"
+        )
+    return "; ".join(parts)
 
 
 def _worst(metric: Metric, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -128,10 +144,15 @@ def metric_detail(request: HttpRequest, key: str) -> HttpResponse:
 def metric_edit(request: HttpRequest, key: str) -> HttpResponse:
     metric = get_object_or_404(Metric, key=key)
     form = MetricThresholdForm(request.POST or None, instance=metric)
-    if request.method == "POST" and form.is_valid():
+    # The rules are edited with the thresholds when the page sends them (a POST of thresholds alone keeps them).
+    with_rules = request.method == "POST" and "rules-TOTAL_FORMS" in request.POST
+    rules = BurnRateRuleFormSet(request.POST if with_rules else None, instance=metric, prefix="rules")
+    if request.method == "POST" and form.is_valid() and (not with_rules or rules.is_valid()):
         with transaction.atomic():
-            form.save()  # audited through the Metric registration: before/after of every field
+            form.save()  # audited through the Metric and BurnRateRule registrations: before/after
+            if with_rules:
+                rules.save()
         messages.success(request, f"{metric.name}: target {metric.target_label}, alert if {metric.alert_label}.")
         return redirect("monitoring:metric", key=metric.key)
     current = Metric.objects.get(pk=metric.pk)  # the form has already changed ``metric`` in memory
-    return render(request, "monitoring/metric_form.html", {"metric": current, "form": form})
+    return render(request, "monitoring/metric_form.html", {"metric": current, "form": form, "rules": rules})

@@ -119,7 +119,7 @@ class ProbeSpec:
             expect_json_path=service.expect_json_path,
             expect_json_value=service.expect_json_value,
             expect_text=service.expect_text,
-            expect_html=service.kind == ServiceKind.FRONTEND,
+            expect_html=getattr(service, "kind", "") == ServiceKind.FRONTEND,
             degraded_ms=float(service.degraded_latency_ms),
             timeout=float(service.timeout_seconds),
             body_limit=int(service.body_limit_bytes),

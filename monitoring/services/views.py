@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from monitoring.services import heartbeat_schedule
+from monitoring.services import extensions, heartbeat_schedule
 from monitoring.services.charts import Cell, LatencyPoint, latency_chart, uptime_bar, uptime_thresholds
 from monitoring.services.choices import CheckType, Resolution
 from monitoring.services.dispatch import probe_now
@@ -38,13 +38,17 @@ PROBE_NOW_WAIT_SECONDS = 20.0
 def services(request: HttpRequest) -> HttpResponse:
     tags = list(Tag.objects.values_list("name", flat=True))
     form = ServiceFilterForm(request.GET or None, tags=tags)
-    rows = form.narrow(Service.objects.all()).select_related("parent").prefetch_related("tags").order_by("name")
+    rows = list(form.narrow(Service.objects.all()).select_related("parent").prefetch_related("tags").order_by("name"))
+    extra = extensions.columns(rows, timezone.now())
+    for service in rows:
+        service.extra_cells = [cells.get(service.pk, "") for _title, cells in extra]
     return render(
         request,
         "monitoring/services.html",
         {
             "form": form,
             "services": rows,
+            "extra_titles": [title for title, _cells in extra],
             "can_edit": has_perm(request, "monitoring.change_service"),
             "can_add": has_perm(request, "monitoring.add_service"),
         },
@@ -156,6 +160,7 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         can_probe=has_perm(request, "monitoring.run_probe"),
         secret_headers=sorted((service.secret_headers or {}).items()),
         headers=sorted((service.headers or {}).items()),
+        panels=extensions.panels(service, timezone.now()),
     )
     if service.check_type == CheckType.HEARTBEAT:
         context["heartbeat"] = heartbeat_context(request, service)

@@ -19,10 +19,10 @@ from tests.monitoring.services.factories import ServiceFactory
 pytestmark = pytest.mark.django_db
 
 # Session, user, permissions (user + groups), then the page's own queries.
-DASHBOARD_QUERIES = 18  # + open-alert counts and the most urgent alerts; + current checklist periods and open incidents; + the uptime Metric row (colours)
+DASHBOARD_QUERIES = 18  # + open-alert counts and the most urgent alerts; + current checklist periods and open incidents; + the uptime Metric row
 PARTIAL_QUERIES = 10  # includes the uptime Metric row, read once for every bar
-SERVICE_PAGE_QUERIES = 13  # includes the uptime Metric row, read once for the day bar
-SERVICES_LIST_QUERIES = 8  # constant: parents joined, tags prefetched
+SERVICE_PAGE_QUERIES = 19  # the uptime Metric row for the day bar; + the error budget panel: SLO metric, budget (minute, hour, day rows), burn-down, rules
+SERVICES_LIST_QUERIES = 12  # constant: parents joined, tags prefetched, budgets (SLO metric + 3 grouped)
 SERVICES_API_QUERIES = 9  # constant: tags prefetched, window figures in one pass
 
 
@@ -122,7 +122,7 @@ def test_service_page_query_count_does_not_grow_with_services(
     with django_assert_num_queries(SERVICE_PAGE_QUERIES):
         response = client.get(reverse("monitoring:service", args=[services[0].slug]))
     assert response.status_code == 200
-    assert response.content.count(b"<svg") == 4  # three latency charts and the uptime-per-day bar
+    assert response.content.count(b"<svg") == 5  # three latency charts, the uptime-per-day bar, the budget burn-down
 
 
 def test_filters_by_kind_tag_state_and_text(client_for: Callable[[str], Client]) -> None:

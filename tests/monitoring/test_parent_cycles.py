@@ -9,15 +9,15 @@ from django.test import Client
 
 from monitoring.models import Service
 from monitoring.services.import_export import export_services, import_services
-from tests.monitoring.alert_fixtures import make_service
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_import_refuses_two_services_that_are_each_others_parent() -> None:
     """As seen: the import accepted a file where api's parent is web and web's parent is api."""
-    make_service("api", name="API")
-    make_service("web", name="Web")
+    ServiceFactory(slug="api", name="API")
+    ServiceFactory(slug="web", name="Web")
     data = export_services()
     for entry in data["services"]:
         entry["parent"] = "web" if entry["slug"] == "api" else "api"
@@ -27,8 +27,8 @@ def test_the_import_refuses_two_services_that_are_each_others_parent() -> None:
 
 
 def test_the_form_refuses_a_parent_that_closes_a_cycle(client_for: Callable[[str], Client]) -> None:
-    api = make_service("api", name="API")
-    make_service("web", name="Web", parent=api)
+    api = ServiceFactory(slug="api", name="API")
+    ServiceFactory(slug="web", name="Web", parent=api)
     web = Service.objects.get(slug="web")
     response = client_for("editor").get(f"/services/{api.slug}/edit/")
     assert response.status_code == 200
@@ -42,9 +42,9 @@ def test_the_form_refuses_a_parent_that_closes_a_cycle(client_for: Callable[[str
 
 
 def test_the_model_check_names_a_longer_cycle() -> None:
-    a = make_service("a", name="A")
-    b = make_service("b", name="B", parent=a)
-    c = make_service("c", name="C", parent=b)
+    a = ServiceFactory(slug="a", name="A")
+    b = ServiceFactory(slug="b", name="B", parent=a)
+    c = ServiceFactory(slug="c", name="C", parent=b)
     a.parent = c
     with pytest.raises(Exception) as caught:
         a.full_clean()

@@ -89,6 +89,8 @@ def _window_form(users: dict[str, Any]) -> dict[str, Any]:
     service = Service.objects.get(slug="web")
     return {
         "service": service.pk,
+        "recurrence": "once",
+        "duration_minutes": 60,
         "starts_at": now.strftime("%Y-%m-%dT%H:%M"),
         "ends_at": (now + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
         "reason": "upgrade",
@@ -139,6 +141,19 @@ ROUTES = [
         "monitoring:api_alert_acknowledge", API_EDIT, "POST", setup=_alert, data={"note": "on it"}, content_type=JSON
     ),
     Route("monitoring:api_alert_resolve", API_EDIT, "POST", setup=_alert, data={"note": "done"}, content_type=JSON),
+    Route("monitoring:api_silences", API_READ),
+    Route(
+        "monitoring:api_silences",
+        {**API_EDIT, "editor": 201, "admin": 201},
+        "POST",
+        data=lambda users: {
+            "key_prefix": "service:api:",
+            "reason": "deploy",
+            "ends_at": (timezone.now() + dt.timedelta(hours=1)).isoformat(),
+        },
+        content_type=JSON,
+    ),
+    Route("monitoring:api_silence_expire", API_EDIT, "POST", setup=_silence),
     Route(
         "monitoring:api_ingest_metrics",
         API_EDIT,

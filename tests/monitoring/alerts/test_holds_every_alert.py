@@ -14,9 +14,18 @@ from monitoring.alerts.holds import Holds
 from monitoring.metrics.evaluation import SampleIn, evaluate, record_samples
 from monitoring.models import Alert, MaintenanceWindow, Metric, Service, ServiceFlip
 from monitoring.public import hold_reason, raise_alert
-from tests.monitoring.alert_fixtures import Receiver, apprise_channel, make_service, receiver_fixture  # noqa: F401
+from tests.monitoring.alerts.factories import NotificationChannelFactory
+from tests.monitoring.metrics.factories import ensure_runbook_metrics
+from tests.monitoring.receiver import Receiver
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _metric_catalog(db: object) -> None:
+    ensure_runbook_metrics()  # a transactional test that ran earlier may have flushed it
+
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -37,9 +46,9 @@ def push_error_rate(service: Service, value: float) -> None:
 
 def test_a_down_parent_holds_the_childs_metric_alerts_too(receiver: Receiver) -> None:
     """Case 4 as seen: the child's down alert was held but its uptime/error-rate alerts were sent."""
-    apprise_channel("ops", receiver.url())
-    db = make_service("db", name="Database")
-    api = make_service("api", name="API", parent=db)
+    NotificationChannelFactory(name="ops", url=receiver.url())
+    db = ServiceFactory(slug="db", name="Database")
+    api = ServiceFactory(slug="api", name="API", parent=db)
     Metric.objects.filter(key="error_rate").update(for_seconds=0)
     with time_machine.travel(at(0), tick=False):
         go_down(db, 0)
@@ -57,21 +66,21 @@ def test_a_down_parent_holds_the_childs_metric_alerts_too(receiver: Receiver) ->
 
 def test_alerts_of_other_sources_get_the_same_holds() -> None:
     """An agent alert (or one from backups/maintenance through public.py) with service= is held the same way."""
-    agents = make_service("agents", name="Agents")
+    agents = ServiceFactory(slug="agents", name="Agents")
     MaintenanceWindow.objects.create(service=agents, starts_at=at(-10), ends_at=at(50), reason="model upgrade")
     with time_machine.travel(at(0), tick=False):
         alert = raise_alert("agent:content:slow", summary="Content agent took 6 min", source="agents", service=agents)
         assert alert.held_reason.startswith("maintenance window until")
         assert hold_reason(alert) == alert.held_reason
-    paused = make_service("paused", name="Paused", enabled=False)
+    paused = ServiceFactory(slug="paused", name="Paused", enabled=False)
     with time_machine.travel(at(0), tick=False):
         other = raise_alert("maintenance:overdue:x", summary="Checklist overdue", source="maintenance", service=paused)
     assert other.held_reason == "service paused"
 
 
 def test_a_down_alert_inhibits_its_own_error_rate_page_shown_as_inhibited(receiver: Receiver) -> None:
-    apprise_channel("ops", receiver.url())
-    api = make_service("api", name="API")
+    NotificationChannelFactory(name="ops", url=receiver.url())
+    api = ServiceFactory(slug="api", name="API")
     Metric.objects.filter(key="error_rate").update(for_seconds=0)
     with time_machine.travel(at(0), tick=False):
         go_down(api, 0)
@@ -97,8 +106,8 @@ def test_a_down_alert_inhibits_its_own_error_rate_page_shown_as_inhibited(receiv
 
 def test_a_parent_cycle_in_the_data_holds_nothing_forever() -> None:
     """Case 6 as seen: A and B each other's parent, both down, both held 'parent ... is down' forever."""
-    a = make_service("a", name="A")
-    b = make_service("b", name="B", parent=a)
+    a = ServiceFactory(slug="a", name="A")
+    b = ServiceFactory(slug="b", name="B", parent=a)
     Service.objects.filter(pk=a.pk).update(parent=b)  # bad data, written past every check
     with time_machine.travel(at(0), tick=False):
         go_down(a, 0)
@@ -110,9 +119,9 @@ def test_a_parent_cycle_in_the_data_holds_nothing_forever() -> None:
 
 
 def test_the_hold_walk_is_bounded_on_a_long_chain() -> None:
-    services = [make_service("s0", name="S0")]
+    services = [ServiceFactory(slug="s0", name="S0")]
     for n in range(1, 60):
-        services.append(make_service(f"s{n}", name=f"S{n}", parent=services[-1]))
+        services.append(ServiceFactory(slug=f"s{n}", name=f"S{n}", parent=services[-1]))
     Service.objects.filter(pk=services[0].pk).update(status="down")
     holds = Holds.load(at(0))
     assert holds.parent_down(services[10].pk) == "S0"

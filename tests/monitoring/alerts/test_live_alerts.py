@@ -14,8 +14,15 @@ from django.test import Client
 
 from monitoring.metrics.evaluation import SampleIn, evaluate, record_samples
 from monitoring.models import Alert, Metric
+from tests.monitoring.metrics.factories import ensure_runbook_metrics
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _metric_catalog(db: object) -> None:
+    ensure_runbook_metrics()  # a transactional test that ran earlier may have flushed it
+
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 

@@ -15,7 +15,7 @@ from django.test import Client
 from monitoring.alerts.holds import Holds
 from monitoring.alerts.public import raise_alert
 from monitoring.models import MaintenanceWindow
-from tests.monitoring.alert_fixtures import make_service
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ MON = dt.datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # a Monday
 
 
 def window(**fields: Any) -> MaintenanceWindow:
-    service = make_service(fields.pop("slug", "api"), name="API")
+    service = ServiceFactory(slug=fields.pop("slug", "api"), name="API")
     w = MaintenanceWindow(service=service, starts_at=fields.pop("starts_at", MON - dt.timedelta(days=1)), **fields)
     w.full_clean()
     w.save()
@@ -69,7 +69,7 @@ def test_cron_window_holds_alerts_only_during_an_occurrence(settings: Any) -> No
 
 
 def test_bad_recurring_windows_are_refused_naming_the_field() -> None:
-    service = make_service("api", name="API")
+    service = ServiceFactory(slug="api", name="API")
     cases = {
         "cron": {"recurrence": "cron", "cron": "every tuesday"},
         "weekdays": {"recurrence": "weekly", "at_time": dt.time(1, 0)},

@@ -14,9 +14,18 @@ from monitoring.alerts import notify
 from monitoring.alerts.alerting import process_flips, reopen_conditions
 from monitoring.metrics.evaluation import SampleIn, evaluate, record_samples
 from monitoring.models import Alert, Metric, Service, ServiceFlip
-from tests.monitoring.alert_fixtures import Receiver, apprise_channel, make_service, receiver_fixture  # noqa: F401
+from tests.monitoring.alerts.factories import NotificationChannelFactory
+from tests.monitoring.metrics.factories import ensure_runbook_metrics
+from tests.monitoring.receiver import Receiver
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _metric_catalog(db: object) -> None:
+    ensure_runbook_metrics()  # a transactional test that ran earlier may have flushed it
+
 
 T0 = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)
 
@@ -29,8 +38,8 @@ def test_resolving_a_down_alert_by_hand_while_down_opens_a_new_one(
     receiver: Receiver, client_for: Callable[[str], Client]
 ) -> None:
     """As seen: resolved by hand while the service stayed down; 90 s and 50 failed checks later nothing."""
-    apprise_channel("ops", receiver.url())
-    api = make_service("api", name="API")
+    NotificationChannelFactory(name="ops", url=receiver.url())
+    api = ServiceFactory(slug="api", name="API")
     with time_machine.travel(at(0), tick=False):
         Service.objects.filter(pk=api.pk).update(status="down", status_reason="HTTP 503")
         ServiceFlip.objects.create(service=api, at=at(0), old_status="up", new_status="down", reason="HTTP 503")
@@ -65,7 +74,7 @@ def test_resolving_a_down_alert_by_hand_while_down_opens_a_new_one(
 
 
 def test_a_service_back_up_is_not_reopened(client_for: Callable[[str], Client]) -> None:
-    api = make_service("api", name="API", status="down")
+    api = ServiceFactory(slug="api", name="API", status="down")
     ServiceFlip.objects.create(service=api, at=at(0), old_status="up", new_status="down")
     process_flips()
     alert = Alert.objects.get()

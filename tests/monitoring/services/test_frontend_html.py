@@ -10,7 +10,7 @@ import pytest
 from monitoring.management.commands.demo_target import DemoServer
 from monitoring.models import CheckResult
 from monitoring.services.dispatch import probe_now
-from tests.monitoring.alert_fixtures import make_service
+from tests.monitoring.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,14 +28,14 @@ def demo() -> Iterator[DemoServer]:
 
 
 def test_a_frontend_answering_html_passes(demo: DemoServer) -> None:
-    web = make_service("web", name="Web", kind="frontend", url=f"{demo.url}/")
+    web = ServiceFactory(slug="web", name="Web", kind="frontend", url=f"{demo.url}/")
     probe_now([web])
     result = CheckResult.objects.get(service=web)
     assert result.ok and result.error == ""
 
 
 def test_a_frontend_answering_json_with_200_fails_naming_the_type(demo: DemoServer) -> None:
-    web = make_service("web", name="Web", kind="frontend", url=f"{demo.url}/api/health")
+    web = ServiceFactory(slug="web", name="Web", kind="frontend", url=f"{demo.url}/api/health")
     probe_now([web])
     result = CheckResult.objects.get(service=web)
     assert not result.ok and result.status_code == 200
@@ -43,6 +43,6 @@ def test_a_frontend_answering_json_with_200_fails_naming_the_type(demo: DemoServ
 
 
 def test_an_api_service_is_not_held_to_html(demo: DemoServer) -> None:
-    api = make_service("api", name="API", kind="api", url=f"{demo.url}/api/health")
+    api = ServiceFactory(slug="api", name="API", kind="api", url=f"{demo.url}/api/health")
     probe_now([api])
     assert CheckResult.objects.get(service=api).ok

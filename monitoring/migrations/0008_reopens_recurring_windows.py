@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0005_rollup_board_index'),
+        ('monitoring', '0007_heartbeat_checks'),
     ]
 
     operations = [
