@@ -7,12 +7,12 @@ from typing import Any
 
 from celery import shared_task
 
-from opsportal.jobs import log_finished_job
+from opsportal.jobs import count_run, log_finished_job
 
 
 @shared_task(name="maintenance.open_checklist_periods", ignore_result=True, bind=True)
 def open_checklist_periods(self: Any) -> dict[str, int]:
-    """Open due checklist periods and flag overdue ones; leaves a job row when it did something."""
+    """Open due checklist periods and flag overdue ones; leaves a job row when it did something (every run is counted)."""
     from .periods import mark_overdue, open_due_periods
 
     started = time.perf_counter()
@@ -28,4 +28,6 @@ def open_checklist_periods(self: Any) -> dict[str, int]:
             summary=(f"opened {summary}" if opened else "") + (f"; {len(overdue)} overdue" if overdue else ""),
             task_id=self.request.id or "",
         )
+    else:
+        count_run("maintenance: open checklist periods", (time.perf_counter() - started) * 1000, idle=True)
     return stats
