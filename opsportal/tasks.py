@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from typing import Any
 
 from celery import shared_task
@@ -31,7 +32,15 @@ def prune_job_runs(self: Any) -> int:
 
 @shared_task(name="opsportal.outbound_heartbeat", ignore_result=True)
 def outbound_heartbeat() -> dict[str, Any]:
-    """Every minute: ping HEARTBEAT_URL while the portal is healthy (see opsportal.outbound)."""
+    """Every minute: ping HEARTBEAT_URL while the portal is healthy (see opsportal.outbound); every run counted."""
+    from .jobs import count_run
     from .outbound import send
 
-    return send()
+    started = time.perf_counter()
+    failed = True
+    try:
+        result = send()
+        failed = False
+        return result
+    finally:
+        count_run("outbound heartbeat", (time.perf_counter() - started) * 1000, failed=failed, idle=not failed)
