@@ -153,6 +153,8 @@ def raise_alert(
                 if reopens is not None:
                     note = f"opened again: the condition still holds after alert #{reopens.pk} was resolved by hand. {summary}"
                 AlertEvent.objects.create(alert=alert, kind=AlertEventKind.FIRED, note=note[:2000])
+                if service is not None and dedup_key.startswith("service:") and dedup_key.endswith(":down"):
+                    _join_outage(alert)
                 held = hold_reason(alert, now)
                 if held:
                     Alert.objects.filter(pk=alert.pk).update(held_reason=held[:200])
@@ -161,6 +163,16 @@ def raise_alert(
         except IntegrityError:
             continue  # another worker opened it first: refresh theirs
     raise RuntimeError(f"could not raise or refresh alert {dedup_key!r}")
+
+
+def _join_outage(down: Alert) -> None:
+    """Pages of the service that opened a moment before its down alert (a burn rate judged at the
+    first failed checks, before the second one made it down) belong to the same outage too."""
+    for other in Alert.objects.filter(service_id=down.service_id, details__inhibit=INHIBIT_BY_DOWN).exclude(
+        state=AlertState.RESOLVED
+    ):
+        if OUTAGE_ALERT not in (other.details or {}):
+            Alert.objects.filter(pk=other.pk).update(details={**other.details, OUTAGE_ALERT: down.pk})
 
 
 def _refresh(existing: Alert, summary: str, severity: str, details: dict[str, Any], now: Any) -> None:

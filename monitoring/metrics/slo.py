@@ -271,7 +271,7 @@ def burn_down(service: Service, now: dt.datetime, metric: Metric, budget: Budget
     """(day, % of the budget left at the end of that day) over the SLO window, from the hour rollups.
 
     Each failed check spends the same share of the watched time as in ``Budget`` (watched minutes
-    / checks), so the last point is the panel's "left" figure (up to the newest, not yet rolled up hour).
+    / checks); today's point is the panel's "left" figure.
     """
     window = dt.timedelta(minutes=metric.window_minutes)
     if metric.error_budget is None or not budget.checks:
@@ -290,4 +290,9 @@ def burn_down(service: Service, now: dt.datetime, metric: Metric, budget: Budget
     for row in rows:
         left -= (row["f"] or 0) * minutes_per_check
         points.append((row["day"], 100.0 * left / budget.budget_minutes))
+    # The line ends where the panel's figure is (it also counts the minutes not yet in an hour row).
+    today = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if points and points[-1][0] == today:
+        points.pop()
+    points.append((today, budget.remaining_percent))
     return points

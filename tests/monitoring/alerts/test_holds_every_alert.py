@@ -126,3 +126,31 @@ def test_the_hold_walk_is_bounded_on_a_long_chain() -> None:
     holds = Holds.load(at(0))
     assert holds.parent_down(services[10].pk) == "S0"
     assert holds.parent_down(services[59].pk) == ""  # 59 levels up is past the bound (32)
+
+
+def test_a_page_opened_just_before_the_down_alert_joins_the_outage(receiver: Receiver) -> None:
+    """Seen live: the fast-burn page was judged at the first failed check, the down alert came with
+    the second; once the service was up again the page would have paged for the same outage."""
+    NotificationChannelFactory(name="ops", url=receiver.url())
+    api = ServiceFactory(slug="api", name="API")
+    with time_machine.travel(at(0), tick=False):
+        page = raise_alert(
+            "slo:uptime:service:api:page",
+            summary="API: error budget burning fast",
+            source="metrics",
+            service=api,
+            details={"inhibit": "service_down", "breaching": True},
+        )
+        assert page.held_reason == ""
+        go_down(api, 0)
+        process_flips()
+    down = Alert.objects.get(dedup_key="service:api:down")
+    page.refresh_from_db()
+    assert page.details["outage_alert"] == down.pk
+    Service.objects.filter(pk=api.pk).update(status="up")
+    ServiceFlip.objects.create(service=api, at=at(3), old_status="down", new_status="up")
+    with time_machine.travel(at(3), tick=False):
+        process_flips()
+        notify.run_once()
+    assert Holds.load(at(3)).reason(page) == f"inhibited: opened during the outage paged as alert #{down.pk}"
+    assert page.pk not in {alert_id for alert_id, _e in receiver.refs()}
