@@ -10,5 +10,5 @@ def ensure_runbook_metrics() -> None:
     from django.apps import apps
 
     importlib.import_module("monitoring.migrations.0003_runbook_metrics").load(apps, None)
-    # and the SLO defaults of 0009 (burn-rate rules, Uptime's coverage, Error Rate's short window)
-    importlib.import_module("monitoring.migrations.0009_slo_burn_rates").workbook_defaults(apps, None)
+    # and the SLO defaults of 0011 (burn-rate rules, Uptime's coverage, Error Rate's short window)
+    importlib.import_module("monitoring.migrations.0011_slo_burn_rates").workbook_defaults(apps, None)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0007_heartbeat_checks'),
+        ('monitoring', '0009_agents_seed'),
     ]
 
     operations = [

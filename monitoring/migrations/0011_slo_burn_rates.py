@@ -37,7 +37,7 @@ def undo(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("monitoring", "0008_reopens_recurring_windows"),
+        ("monitoring", "0010_reopens_recurring_windows"),
     ]
 
     operations = [

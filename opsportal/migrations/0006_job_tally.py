@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('opsportal', '0004_sign_in_history'),
+        ('opsportal', '0005_two_factor_recovery_codes'),
     ]
 
     operations = [
