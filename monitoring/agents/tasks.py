@@ -11,14 +11,16 @@ from celery import shared_task
 def agents_tick() -> dict[str, Any]:
     import time
 
-    from opsportal.jobs import log_finished_job
+    from opsportal.jobs import count_run, log_finished_job
 
     from . import chain, polling
 
     started = time.perf_counter()
     stats = {"polled": polling.poll_due(), "providers_checked": chain.check_due()}
-    if any(stats.values()):  # every 10 s: recorded only when it did something
+    if any(stats.values()):  # every 10 s: a row only when it did something, every run counted
         log_finished_job("agents: poll and probe providers", started, stats)
+    else:
+        count_run("agents: poll and probe providers", (time.perf_counter() - started) * 1000, idle=True)
     return stats
 
 
