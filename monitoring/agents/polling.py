@@ -13,11 +13,14 @@ import concurrent.futures
 import datetime as dt
 import json
 import logging
+import ssl
 from collections import defaultdict
 from typing import Any
 
 import httpx
 from django.utils import timezone
+
+from opsportal import netguard
 
 from ..services.probes import USER_AGENT
 from . import fields, ingest
@@ -46,7 +49,12 @@ async def _get(client: httpx.AsyncClient, url: str, timeout: float) -> tuple[Any
 
 
 async def _fetch_all(bases: list[str], timeout: float) -> dict[str, tuple[Any, Any, str]]:
-    async with httpx.AsyncClient(trust_env=False, follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
+    # The probe engine's guard: every connection's resolved address is checked against the deny
+    # list at connect time (DNS rebinding, metadata addresses), as for every other probe.
+    transport = netguard.GuardedTransport(verify=ssl.create_default_context(), limits=httpx.Limits(max_connections=50))
+    async with httpx.AsyncClient(
+        transport=transport, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+    ) as client:
 
         async def one(base: str) -> tuple[str, tuple[Any, Any, str]]:
             status, memory = await asyncio.gather(
