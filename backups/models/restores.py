@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from ..choices import ACTIVE_RESTORE_STATES, RestoreMode, RestoreState, Trigger
 from .config import Policy
-from .runs import BackupRun
+from .runs import BackupRun, Timed
 
 
-class RestoreRun(models.Model):
+class RestoreRun(Timed, models.Model):
     """A restore of one backup into a real target, with its steps, timings, checks and log.
 
     ``target`` is the new database's name, the name of the database being replaced (which the
@@ -65,9 +65,3 @@ class RestoreRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_RESTORE_STATES
-
-    @property
-    def duration(self) -> float | None:
-        if self.started_at is None:
-            return None
-        return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()

@@ -25,7 +25,20 @@ from .config import Destination, Policy
 LOG_LIMIT = 200_000  # characters of log kept on a row; the head is trimmed first
 
 
-class BackupRun(models.Model):
+class Timed:
+    """``duration`` of a job row with ``started_at``/``finished_at``: seconds so far while it runs."""
+
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+
+
+class BackupRun(Timed, models.Model):
     """One backup attempt of a policy, from queued to good (verified) or failed.
 
     A run counts as good only after verification: the stored object re-read and hashed, fully
@@ -92,13 +105,6 @@ class BackupRun(models.Model):
     def has_artifact(self) -> bool:
         return self.state in (RunState.GOOD, RunState.VERIFYING) and bool(self.location)
 
-    @property
-    def duration(self) -> float | None:
-        if self.started_at is None:
-            return None
-        end = self.finished_at or timezone.now()
-        return (end - self.started_at).total_seconds()
-
     def step_seconds(self, name: str) -> float | None:
         for step in self.steps:
             if step.get("name") == name:
@@ -123,7 +129,7 @@ class BackupRun(models.Model):
         return ((now or timezone.now()) - self.started_at).total_seconds() / 3600
 
 
-class RestoreDrill(models.Model):
+class RestoreDrill(Timed, models.Model):
     """A restore drill (the runbook's monthly "test recovery procedure") or a restore by an admin.
 
     Every step is recorded with its timing and result, so the row is the documented result the
@@ -171,9 +177,3 @@ class RestoreDrill(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_DRILL_STATES
-
-    @property
-    def duration(self) -> float | None:
-        if self.started_at is None:
-            return None
-        return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
