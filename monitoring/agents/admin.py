@@ -30,15 +30,4 @@ class ModelProviderAdmin(admin.ModelAdmin):
     list_display_links = ("name",)
     list_editable = ("position", "enabled")
     list_filter = ("kind", "state", "enabled")
-    readonly_fields = (
-        "state",
-        "state_since",
-        "state_reason",
-        "consecutive_failures",
-        "out_until",
-        "last_checked_at",
-        "last_ok",
-        "last_status_code",
-        "last_latency_ms",
-        "last_error",
-    )
+    readonly_fields = ModelProvider.STATE_FIELDS

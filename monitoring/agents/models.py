@@ -185,6 +185,20 @@ class ModelProvider(models.Model):
     until ``cooldown_seconds`` have passed *and* a check passes.
     """
 
+    # What the chain's probes write: read-only in the admin, left out of the audit log.
+    STATE_FIELDS = (
+        "state",
+        "state_since",
+        "state_reason",
+        "consecutive_failures",
+        "out_until",
+        "last_checked_at",
+        "last_ok",
+        "last_status_code",
+        "last_latency_ms",
+        "last_error",
+    )
+
     position = models.PositiveSmallIntegerField(default=0)
     name = models.SlugField(max_length=50, unique=True, help_text="As agent runs name it: gen_ai.provider.name.")
     label = models.CharField(max_length=100, blank=True)

@@ -26,19 +26,7 @@ def setup() -> None:
     )
     audit.register(
         ModelProvider,
-        exclude={
-            "updated_at",
-            "state",
-            "state_since",
-            "state_reason",
-            "consecutive_failures",
-            "out_until",
-            "last_checked_at",
-            "last_ok",
-            "last_status_code",
-            "last_latency_ms",
-            "last_error",
-        },
+        exclude={"updated_at", *ModelProvider.STATE_FIELDS},
     )
     declare(
         DefaultEntry(
