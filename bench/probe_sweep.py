@@ -6,75 +6,23 @@ Prints, for one run on this machine: the wall time of a cold sweep (no history) 
 steady-state sweep (specs built from the previous results, as the dispatcher does), the
 time of a sequential httpx loop over the same targets (the baseline), the speed-up, the peak
 RSS of this (sweeping) process, and the wall time at ``--big`` services with its ratio to the
-small run. The target server runs in a separate process so its memory is not counted.
+small run. The target server (bench/_targets.py) runs in a separate process so its memory is not counted.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from _targets import ANSWER_DELAY, HANG_EVERY, TargetServer, raise_fd_limit, target_path
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TIMEOUT = 2.0
-ANSWER_DELAY = 0.05
-HANG_EVERY = 50  # 2% of targets hang past the timeout
-
-
-def raise_fd_limit() -> int:
-    """Many probes in flight plus the server's sockets need more than the default 1024 descriptors."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-# The target server (runs in a child process) ----------------------------------------------
-
-
-async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    body = b'{"status": "healthy", "timestamp": "2026-01-01T00:00:00Z"}'
-    try:
-        while True:
-            request_line = await reader.readline()
-            if not request_line:
-                return
-            while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                pass
-            path = request_line.split()[1]
-            if path.startswith(b"/hang/"):
-                await asyncio.sleep(3600)
-            await asyncio.sleep(ANSWER_DELAY)
-            writer.write(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
-            )
-            await writer.drain()
-    except (ConnectionError, asyncio.CancelledError):
-        pass
-    finally:
-        writer.close()
-
-
-async def _serve() -> None:
-    server = await asyncio.start_server(_handle, "127.0.0.1", 0, backlog=8192)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    async with server:
-        await server.serve_forever()
-
-
-def start_server() -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    port = int(proc.stdout.readline())
-    return proc, port
-
 
 # The sweeping side --------------------------------------------------------------------------
 
@@ -108,7 +56,7 @@ class FakeService:
 
 
 def make_services(n: int, port: int) -> list[FakeService]:
-    return [FakeService(i, f"http://127.0.0.1:{port}/{'hang' if i % HANG_EVERY == 0 else 'ok'}/{i}") for i in range(n)]
+    return [FakeService(i, f"http://127.0.0.1:{port}{target_path('t', i)}") for i in range(n)]
 
 
 def timed_sweep(services: list[FakeService], deadline: float | None = None) -> tuple[float, dict[str, int]]:
@@ -161,7 +109,8 @@ def main(args: argparse.Namespace) -> None:
     from monitoring.services.probes import default_concurrency
 
     fds = raise_fd_limit()
-    proc, port = start_server()
+    server = TargetServer.start()
+    port = server.port
     try:
         print(f"probe sweep benchmark: {args.services} services, {100 // HANG_EVERY}% hanging, timeout {TIMEOUT:g} s,")
         print(f"  answer delay {ANSWER_DELAY * 1000:.0f} ms, concurrency {default_concurrency()}, fd limit {fds}")
@@ -193,15 +142,10 @@ def main(args: argparse.Namespace) -> None:
                 f"(linear would be {factor:.0f}x); peak RSS now {peak_rss_mb():.0f} MB"
             )
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.stop()
 
 
 if __name__ == "__main__":
-    if "--serve" in sys.argv:
-        raise_fd_limit()
-        asyncio.run(_serve())
-        sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--big", type=int, default=10000, help="second run for the growth figure (0 to skip)")
