@@ -296,6 +296,9 @@ def run_size(n: int, server: TargetServer, env: dict[str, str], workdir: Path, a
     window = t1 - t0
     minutes = window / 60
     cpu = {group: seconds / minutes for group, seconds in CpuSampler.between(before, after).items()}
+    worker_pids = CpuSampler.by_pid(before, after, "worker")
+    mains = {proc.pid for name, proc in procs.items() if name in workers}
+    worker_main = sum(v for pid, v in worker_pids.items() if pid in mains) / minutes
     backends = CpuSampler.by_pid(before, after, "postgres")
     by_app: dict[str, float] = {}
     for pid, seconds in backends.items():
@@ -321,6 +324,7 @@ def run_size(n: int, server: TargetServer, env: dict[str, str], workdir: Path, a
         "load_max": max(loads),
         "machine_busy_cores": (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]),
         "cpu_per_min": cpu,
+        "worker_main": worker_main,
         "backends_by_app": by_app,
         "backends_seen": len(backends),
         "ops_total": total,
@@ -359,7 +363,8 @@ def print_report(r: dict[str, Any], ops: dict[str, Tally], bb: dict[str, Tally] 
     )
     print("Ops Portal, CPU s/min:")
     print(
-        f"  worker {cpu['worker']:.2f} ({r['workers']} x Procfile worker{', pinned' if r['pin'] else ''}), "
+        f"  worker {cpu['worker']:.2f} ({r['workers']} x Procfile worker{', pinned' if r['pin'] else ''}; "
+        f"main process {r['worker_main']:.2f}, pool {cpu['worker'] - r['worker_main']:.2f}), "
         f"beat {cpu['beat']:.2f}, PostgreSQL backends {cpu['postgres']:.2f} ({apps}; {r['backends_seen']} backends)"
     )
     print(
