@@ -2,11 +2,15 @@
 gunicorn in the same run (the ceiling). Targets: at least 1,000 pings/s and 0.5x the ceiling.
 
 Starts gunicorn on a free loopback port against the bench database, registers --checks heartbeat
-services, then drives both paths with wrk (50 connections, Debian's `wrk`, installed when
-missing): the ceiling is a small hashed static file served by whitenoise in the same gunicorn;
-the pings hit /ping/<uuid> of random checks. Afterwards it counts the stored pings against
-wrk's own request count (every 200 must be a row) and reports CPU seconds of gunicorn and of
-the PostgreSQL backends (from /proc) per 1,000 pings.
+services, then drives three paths with wrk (50 connections, Debian's `wrk`, installed when
+missing), each for --seconds: the ceiling is `/robots.txt`, a constant answer of the WSGI
+application (the same fast-path layer the pings take, so it is gunicorn's own floor); a second
+reference is a small static file served by whitenoise through Django's middleware; the pings hit
+/ping/<uuid> of random checks. Afterwards it counts the stored pings against wrk's own count of
+answers (every 200 must be a row; requests still in flight when wrk stops are stored but not
+counted by wrk, at most one per connection) and reports CPU seconds of gunicorn, of the
+PostgreSQL backends and of wrk (from /proc) per 1,000 requests of each path: on a busy machine
+the CPU figures hold when requests per second do not.
 Run: .venv/bin/python bench/ping.py [--seconds 10] [--connections 50] [--workers 4] [--checks 1000]
 """
 
@@ -20,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from _alerts_common import ROOT, bench_env, setup_django
@@ -71,19 +76,44 @@ def postgres_backends(database: str) -> list[int]:
     return [r[0] for r in rows]
 
 
-def run_wrk(wrk: str, base: str, paths: list[str], seconds: int, connections: int) -> tuple[float, int, int]:
-    """(requests per second, requests, non-2xx) of one wrk run over ``paths``."""
+@dataclass
+class Run:
+    """One wrk run over a set of paths, with the CPU the server side and wrk spent on it."""
+
+    rps: float
+    total: int
+    bad: int
+    cpu_web: float
+    cpu_db: float
+    cpu_wrk: float
+
+    def per_k(self, seconds: float) -> float:
+        return seconds * 1000 / max(self.total, 1)
+
+
+def run_wrk(
+    wrk: str, base: str, paths: list[str], seconds: int, connections: int, web: list[int], database: str
+) -> Run:
+    """One wrk run over ``paths``: requests per second and count, non-2xx, CPU seconds spent."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-ping-"))
     (tmp / "paths.txt").write_text("\n".join(paths) + "\n")
     (tmp / "script.lua").write_text(LUA % {"paths": tmp / "paths.txt"})
+    backends = postgres_backends(database)
+    web_before, db_before = cpu_seconds(web), cpu_seconds(backends)
+    started = os.times()
     out = subprocess.run(
         [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(tmp / "script.lua"), base],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
+    ended = os.times()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, total, int(bad.group(1)) if bad else 0
+    cpu_wrk = (ended.children_user - started.children_user) + (ended.children_system - started.children_system)
+    return Run(
+        rps, total, int(bad.group(1)) if bad else 0,
+        cpu_seconds(web) - web_before, cpu_seconds(backends) - db_before, cpu_wrk,
+    )  # fmt: skip
 
 
 def main() -> None:
@@ -98,13 +128,17 @@ def main() -> None:
 
     from django.conf import settings
     from django.contrib.staticfiles import finders
+    from django.utils import timezone
 
-    from monitoring.services.choices import CheckType
+    from monitoring.services.choices import CheckType, ServiceStatus
     from monitoring.services.models import HeartbeatPing, Service
 
+    # Checks that have been pinging for a while (up): the steady state of a ping. The first ping
+    # of a new check is a status change (unknown -> up) and takes the ORM path with its flip row.
     Service.objects.filter(slug__startswith="bench-hb-").delete()
     Service.objects.bulk_create(
-        [Service(slug=f"bench-hb-{n}", name=f"Bench heartbeat {n}", check_type=CheckType.HEARTBEAT)
+        [Service(slug=f"bench-hb-{n}", name=f"Bench heartbeat {n}", check_type=CheckType.HEARTBEAT,
+                 status=ServiceStatus.UP, last_checked_at=timezone.now(), last_ping_at=timezone.now())
          for n in range(args.checks)]
     )  # fmt: skip
     keys = list(Service.objects.filter(slug__startswith="bench-hb-").values_list("ping_key", flat=True))
@@ -125,38 +159,53 @@ def main() -> None:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     database = settings.DATABASES["default"]["NAME"]
+    ping_paths = [f"/ping/{k}" for k in keys]
+    static_path = f"{settings.STATIC_URL}{static_name}"
+    stored = HeartbeatPing.objects.filter(service__slug__startswith="bench-hb-")
     try:
-        wait_up(f"{base}/api/health")
-        static_path = f"{settings.STATIC_URL}{static_name}"
-        run_wrk(wrk, base, [static_path], 2, args.connections)  # warm-up: workers and connections
-        run_wrk(wrk, base, [f"/ping/{k}" for k in keys[:50]], 2, args.connections)
-        before_pings = HeartbeatPing.objects.filter(service__slug__startswith="bench-hb-").count()
-
-        ceiling, _, ceiling_bad = run_wrk(wrk, base, [static_path], args.seconds, args.connections)
+        wait_up(f"{base}/robots.txt", timeout=120)
         procs = children(server.pid)
-        backends = postgres_backends(database)
-        cpu_web, cpu_db = cpu_seconds(procs), cpu_seconds(backends)
-        started = time.perf_counter()
-        rps, total, bad = run_wrk(wrk, base, [f"/ping/{k}" for k in keys], args.seconds, args.connections)
-        wall = time.perf_counter() - started
-        cpu_web = cpu_seconds(procs) - cpu_web
-        cpu_db = cpu_seconds(backends) - cpu_db
-        stored = HeartbeatPing.objects.filter(service__slug__startswith="bench-hb-").count() - before_pings
+        go = {"wrk": wrk, "base": base, "connections": args.connections, "web": procs, "database": database}
+        for paths in (["/robots.txt"], [static_path], ping_paths[:50]):  # warm-up: workers, connections
+            run_wrk(paths=paths, seconds=2, **go)
+        ceiling = run_wrk(paths=["/robots.txt"], seconds=args.seconds, **go)
+        static = run_wrk(paths=[static_path], seconds=args.seconds, **go)
+        time.sleep(1)  # the warm-up's last requests are stored before the count starts
+        before = stored.count()
+        pings = run_wrk(paths=ping_paths, seconds=args.seconds, **go)
+        time.sleep(1)
+        rows = stored.count() - before
     finally:
         server.terminate()
         server.wait(timeout=30)
 
+    load = os.getloadavg()
     print(
-        f"gunicorn: {args.workers} sync workers, wrk: 2 threads, {args.connections} connections, {args.seconds} s each"
+        f"gunicorn: {args.workers} sync workers, wrk: 2 threads, {args.connections} connections, {args.seconds} s each; "
+        f"load average {load[0]:.2f} {load[1]:.2f}"
     )
-    print(f"ceiling (static 200 from the same gunicorn): {ceiling:8.0f} req/s  (non-2xx: {ceiling_bad})")
-    print(f"pings (/ping/<uuid>, {args.checks} checks):     {rps:8.0f} req/s  (non-2xx: {bad})")
-    print(f"ratio pings/ceiling: {rps / ceiling:.2f}   (target >= 0.50; pings target >= 1,000/s)")
-    print(f"pings answered by wrk: {total}, ping rows stored: {stored} (every 200 a row: {total - bad == stored})")
-    per_k = 1000 / max(total, 1)
+    print("path                                     req/s  non-2xx   CPU s per 1,000: gunicorn  PostgreSQL  wrk")
+    for label, run in (
+        ("ceiling: /robots.txt (constant, WSGI)", ceiling),
+        ("static file via whitenoise + middleware", static),
+        (f"pings: /ping/<uuid> of {args.checks} checks", pings),
+    ):
+        print(
+            f"{label:40} {run.rps:6.0f}  {run.bad:7}   {run.per_k(run.cpu_web):24.3f}  {run.per_k(run.cpu_db):10.3f}  "
+            f"{run.per_k(run.cpu_wrk):.3f}"
+        )
+    print(f"ratio pings/ceiling: {pings.rps / ceiling.rps:.2f}   (target >= 0.50; pings target >= 1,000/s)")
+    cpu_ping = pings.per_k(pings.cpu_web + pings.cpu_db + pings.cpu_wrk)
+    cpu_ceiling = ceiling.per_k(ceiling.cpu_web + ceiling.cpu_db + ceiling.cpu_wrk)
+    cores = os.cpu_count() or 1
     print(
-        f"CPU seconds per 1,000 pings: gunicorn {cpu_web * per_k:.3f}, PostgreSQL backends {cpu_db * per_k:.3f} "
-        f"(over {wall:.1f} s wall)"
+        f"CPU per request, all processes: ping {cpu_ping:.3f} ms, ceiling {cpu_ceiling:.3f} ms "
+        f"(ratio {cpu_ceiling / cpu_ping:.2f}); {cores} cores at that cost: {cores * 1000 / cpu_ping:,.0f} pings/s"
+    )
+    in_flight = rows - (pings.total - pings.bad)
+    print(
+        f"pings answered 200 by wrk's count: {pings.total - pings.bad}, rows stored: {rows} "
+        f"(every 200 a row: {0 <= in_flight <= args.connections}; {in_flight} in flight when wrk stopped)"
     )
 
 

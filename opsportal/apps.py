@@ -29,7 +29,7 @@ class OpsPortalConfig(AppConfig):
         from django.contrib.auth.models import Group
         from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-        from . import audit, conf, signals, signins  # noqa: F401 - connects sign-in audit and history handlers
+        from . import audit, conf, fastpath, signals, signins  # noqa: F401 - connects sign-in audit and history handlers
         from .models import ApiToken
         from .schedule import DefaultEntry, declare
 
@@ -56,4 +56,5 @@ class OpsPortalConfig(AppConfig):
                 description="Pings HEARTBEAT_URL while the portal is healthy, so someone else notices when it is not.",
             )
         )
+        fastpath.register("/robots.txt", "robots", fastpath.robots)
         post_migrate.connect(_after_last_migrate, dispatch_uid="opsportal-after-migrate")

@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn."""
+"""WSGI entry point for gunicorn: Django behind the registered fast paths (opsportal.fastpath)."""
 
 from __future__ import annotations
 
@@ -6,5 +6,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from opsportal.fastpath import FastPathApp
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsportal.settings")
-application = get_wsgi_application()
+application = FastPathApp(get_wsgi_application())

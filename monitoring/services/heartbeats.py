@@ -51,13 +51,24 @@ def _when(at: dt.datetime | None) -> str:
     return timezone.localtime(at).strftime("%Y-%m-%d %H:%M %Z") if at else ""
 
 
+def run_duration_ms(ping: Ping, started: dt.datetime | None, now: dt.datetime) -> float | None:
+    """The run's duration, when a result follows a start ping of the same run."""
+    if ping.kind != PingKind.START and started is not None and dt.timedelta(0) <= now - started <= RUN_PAIRING_LIMIT:
+        return (now - started).total_seconds() * 1000.0
+    return None
+
+
+def failure_error(ping: Ping) -> str:
+    """What a result says of a ping: nothing for a success, the job's report for a failure."""
+    if ping.kind == PingKind.SUCCESS:
+        return ""
+    return f"the job reported exit status {ping.exit_status}" if ping.exit_status else "the job reported a failure"
+
+
 def record_ping(service: Service, ping: Ping, *, now: dt.datetime | None = None) -> HeartbeatPing:
     """Store one ping and apply it: a start marks the run, a success or failure is a result."""
     now = now or timezone.now()
-    duration_ms = None
-    started = service.last_start_at
-    if ping.kind != PingKind.START and started is not None and dt.timedelta(0) <= now - started <= RUN_PAIRING_LIMIT:
-        duration_ms = (now - started).total_seconds() * 1000.0
+    duration_ms = run_duration_ms(ping, service.last_start_at, now)
     with transaction.atomic():
         row = HeartbeatPing.objects.create(
             service=service,
@@ -74,11 +85,7 @@ def record_ping(service: Service, ping: Ping, *, now: dt.datetime | None = None)
             Service.objects.filter(pk=service.pk).update(last_start_at=now)
             return row
         ok = ping.kind == PingKind.SUCCESS
-        error = ""
-        if not ok:
-            error = (
-                f"the job reported exit status {ping.exit_status}" if ping.exit_status else "the job reported a failure"
-            )
+        error = failure_error(ping)
         CheckResult.objects.create(service=service, at=now, ok=ok, latency_ms=duration_ms, error=error)
         outcome = ProbeOutcome(service.pk, now, ok=ok, latency_ms=duration_ms, error=error)
         pinged = {"last_ping_at": now, "last_start_at": None}

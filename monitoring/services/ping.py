@@ -2,56 +2,38 @@
 ``/<exit-status>`` forms, for cron jobs and scripts (``curl -fsS -m 10 --retry 5 URL``).
 
 Cheap on purpose: no sign-in, no session, no template; a rate-limit counter in the cache, one
-indexed lookup by key, then the writes of ``heartbeats.record_ping``. An unknown key answers 404
-after the same lookup a known one takes.
+indexed lookup by key and one write (``ping_store``). An unknown key answers 404 after the same
+lookup a known one takes. :func:`answer` is the whole endpoint; it is reached two ways with the
+same result: the WSGI fast path (``handle``, registered with ``opsportal.fastpath``, ahead of
+Django's middleware) in production, and the Django views below (the test client, ``runserver``,
+and any request the fast path hands on).
 """
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
+from collections.abc import Callable
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from monitoring.services import conf
-from monitoring.services.choices import CheckType, PingKind
-from monitoring.services.heartbeats import BODY_LIMIT, Ping, clean_body, record_ping
-from monitoring.services.models import Service
+from monitoring.services import conf, ping_store
+from monitoring.services.choices import PingKind
+from monitoring.services.heartbeats import BODY_LIMIT, Ping, clean_body
 from opsportal.access import public_view
+from opsportal.fastpath import Environ, Reply, text
 
 METHODS = ("GET", "HEAD", "POST")
 WINDOW_SECONDS = 60
-LOOKUP_FIELDS = (
-    "pk",
-    "slug",
-    "check_type",
-    "enabled",
-    "status",
-    "fail_threshold",
-    "recover_threshold",
-    "consecutive_failures",
-    "consecutive_successes",
-    "consecutive_slow",
-    "consecutive_fast",
-    "last_checked_at",
-    "heartbeat_schedule",
-    "heartbeat_period_seconds",
-    "heartbeat_cron",
-    "heartbeat_timezone",
-    "heartbeat_grace_seconds",
-    "last_ping_at",
-    "last_start_at",
-    "created_at",
+# The same paths the URLconf routes (Django's uuid and int converters).
+PATH = re.compile(
+    r"^/ping/(?P<key>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    r"(?:/(?P<suffix>start|fail|[0-9]+))?$"
 )
-
-
-def _text(status: int, body: str, **headers: str) -> HttpResponse:
-    response = HttpResponse(body + "\n", status=status, content_type="text/plain; charset=utf-8")
-    for name, value in headers.items():
-        response[name] = value
-    return response
 
 
 def _over_limit(key: uuid.UUID) -> bool:
@@ -66,29 +48,79 @@ def _over_limit(key: uuid.UUID) -> bool:
         return False
 
 
-def _ping(request: HttpRequest, key: uuid.UUID, kind: str, exit_status: int | None = None) -> HttpResponse:
-    if request.method not in METHODS:
-        return _text(405, "use GET, HEAD or POST", Allow=", ".join(METHODS))
+def answer(
+    method: str,
+    key: uuid.UUID,
+    suffix: str | None,
+    *,
+    read_body: Callable[[], bytes],
+    remote_addr: str = "",
+    user_agent: str = "",
+) -> Reply:
+    """The answer to one ping request; stores the ping when the key is a heartbeat check's."""
+    if method not in METHODS:
+        return text(405, "use GET, HEAD or POST", Allow=", ".join(METHODS))
+    kind, exit_status = PingKind.SUCCESS, None
+    if suffix == "start":
+        kind = PingKind.START
+    elif suffix == "fail":
+        kind = PingKind.FAIL
+    elif suffix is not None:
+        exit_status = int(suffix)
+        if exit_status > 255:
+            return text(400, "exit status: a number from 0 to 255")
+        kind = PingKind.SUCCESS if exit_status == 0 else PingKind.FAIL
     if _over_limit(key):
-        return _text(429, "rate limited: too many pings for this check", **{"Retry-After": str(WINDOW_SECONDS)})
-    service = (
-        Service.objects.filter(ping_key=key, check_type=CheckType.HEARTBEAT).only(*LOOKUP_FIELDS).order_by().first()
+        return text(429, "rate limited: too many pings for this check", **{"Retry-After": str(WINDOW_SECONDS)})
+    check = ping_store.lookup(key)
+    if check is None:
+        return text(404, "not found")
+    body = clean_body(read_body()) if method == "POST" else ""
+    ping = Ping(kind, exit_status, method, remote_addr, user_agent, body)
+    ping_store.store(check, ping, timezone.now())
+    return text(200, "OK" if check.enabled else "OK (the check is paused: ping stored, not alerted)")
+
+
+def _read_wsgi_body(environ: Environ) -> bytes:
+    stream = environ.get("wsgi.input")
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if stream is None or (length <= 0 and not chunked):
+        return b""
+    return stream.read(min(length, BODY_LIMIT) if length > 0 else BODY_LIMIT)
+
+
+def handle(environ: Environ) -> Reply | None:
+    """The WSGI fast path; ``None`` (Django answers) for a path the URLconf would not route here."""
+    match = PATH.match(environ.get("PATH_INFO", ""))
+    if match is None:
+        return None
+    return answer(
+        environ.get("REQUEST_METHOD", "GET"),
+        uuid.UUID(match["key"]),
+        match["suffix"],
+        read_body=lambda: _read_wsgi_body(environ),
+        remote_addr=environ.get("REMOTE_ADDR", ""),
+        user_agent=environ.get("HTTP_USER_AGENT", ""),
     )
-    if service is None:
-        return _text(404, "not found")
-    body = clean_body(request.read(BODY_LIMIT)) if request.method == "POST" else ""
-    record_ping(
-        service,
-        Ping(
-            kind=kind,
-            exit_status=exit_status,
-            method=request.method,
-            remote_addr=request.META.get("REMOTE_ADDR", ""),
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            body=body,
-        ),
+
+
+def _ping(request: HttpRequest, key: uuid.UUID, suffix: str | None) -> HttpResponse:
+    reply = answer(
+        request.method or "GET",
+        key,
+        suffix,
+        read_body=lambda: request.read(BODY_LIMIT),
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
-    return _text(200, "OK" if service.enabled else "OK (the check is paused: ping stored, not alerted)")
+    response = HttpResponse(reply.body, status=reply.status, content_type="text/plain; charset=utf-8")
+    for name, value in reply.headers.items():
+        response[name] = value
+    return response
 
 
 PUBLIC_REASON = "cron jobs ping without signing in; the unguessable key in the URL is the credential"
@@ -97,24 +129,22 @@ PUBLIC_REASON = "cron jobs ping without signing in; the unguessable key in the U
 @csrf_exempt
 @public_view(PUBLIC_REASON)
 def ping_success(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
-    return _ping(request, key, PingKind.SUCCESS)
+    return _ping(request, key, None)
 
 
 @csrf_exempt
 @public_view(PUBLIC_REASON)
 def ping_start(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
-    return _ping(request, key, PingKind.START)
+    return _ping(request, key, "start")
 
 
 @csrf_exempt
 @public_view(PUBLIC_REASON)
 def ping_fail(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
-    return _ping(request, key, PingKind.FAIL)
+    return _ping(request, key, "fail")
 
 
 @csrf_exempt
 @public_view(PUBLIC_REASON)
 def ping_exit_status(request: HttpRequest, key: uuid.UUID, status: int) -> HttpResponse:
-    if status > 255:
-        return _text(400, "exit status: a number from 0 to 255")
-    return _ping(request, key, PingKind.SUCCESS if status == 0 else PingKind.FAIL, status)
+    return _ping(request, key, str(status))

@@ -10,10 +10,10 @@ from __future__ import annotations
 def setup() -> None:
     from django.db.models.signals import post_save
 
-    from monitoring.services import tasks  # noqa: F401 - registers the Celery tasks
+    from monitoring.services import ping, tasks  # noqa: F401 - registers the Celery tasks
     from monitoring.services.models import Service, Tag
     from monitoring.services.state import ServiceStatusCollector, on_service_saved
-    from opsportal import audit
+    from opsportal import audit, fastpath
     from opsportal.metrics import register_collector
     from opsportal.schedule import DefaultEntry, declare
 
@@ -68,3 +68,5 @@ def setup() -> None:
         )
     )
     register_collector(ServiceStatusCollector())
+    # Cron jobs' pings skip Django's middleware in the WSGI process (see opsportal.fastpath).
+    fastpath.register("/ping/", "ping", ping.handle)
