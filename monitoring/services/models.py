@@ -150,9 +150,7 @@ class Service(models.Model):
     last_start_at = models.DateTimeField(null=True, blank=True)
 
     # Current state
-    status = models.CharField(
-        max_length=10, choices=ServiceStatus.choices, default=ServiceStatus.UNKNOWN, db_index=True
-    )
+    status = models.CharField(max_length=10, choices=ServiceStatus.choices, default=ServiceStatus.UNKNOWN)
     status_since = models.DateTimeField(default=timezone.now)
     status_reason = models.CharField(max_length=300, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
@@ -177,6 +175,9 @@ class Service(models.Model):
     class Meta:
         ordering = ["name"]
         permissions = [("run_probe", "Can probe a service now")]
+        # A plain index (db_index=True on a CharField also builds a second, LIKE-pattern index
+        # on PostgreSQL that no query uses and every state write must maintain).
+        indexes = [models.Index(fields=["status"], name="mon_service_status")]
 
     def __str__(self) -> str:
         return self.name
@@ -271,7 +272,8 @@ class ServiceFlip(models.Model):
 class CheckResult(models.Model):
     """One probe of one service: when, whether it passed, how long it took and why it failed."""
 
-    service = models.ForeignKey("monitoring.Service", on_delete=models.CASCADE, related_name="results")
+    # No index of its own: (service, -at) below serves the foreign key too.
+    service = models.ForeignKey("monitoring.Service", on_delete=models.CASCADE, related_name="results", db_index=False)
     at = models.DateTimeField(db_index=True)
     ok = models.BooleanField()
     degraded = models.BooleanField(default=False, help_text="Passed, but slower than the service's degraded latency.")
@@ -300,7 +302,7 @@ class HeartbeatPing(models.Model):
     ping came first), so heartbeats have the same uptime and p95 history as probed services.
     """
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="pings")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="pings", db_index=False)
     at = models.DateTimeField(default=timezone.now)
     kind = models.CharField(max_length=8, choices=PingKind.choices)
     exit_status = models.PositiveSmallIntegerField(null=True, blank=True)
