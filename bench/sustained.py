@@ -132,6 +132,9 @@ def start_pipeline(env: dict[str, str], workdir: Path, args: argparse.Namespace)
     procs = {}
     for k in range(args.workers):
         command = commands["worker"] + (f" -n bench{k + 1}@%h" if args.workers > 1 else "")
+        if args.task_cpu:  # the same app with a CPU clock around each task (bench/_taskcpu.py)
+            command = command.replace("-A opsportal", "-A _taskcpu")
+            base.update(PYTHONPATH=f"{ROOT}:{ROOT / 'bench'}", TASK_CPU_DIR=str(workdir))
         if args.pin:
             command = f"taskset -c {k % os.cpu_count()} {command}"
         procs[f"worker{k + 1}"] = _spawn(command, base, workdir, f"worker{k + 1}")
@@ -223,6 +226,26 @@ def job_summary(start: float, end: float) -> dict[str, str]:
     return {
         kind: f"{len(v)} runs, median {statistics.median(v) / 1000:.2f} s, max {max(v) / 1000:.2f} s"
         for kind, v in sorted(out.items(), key=lambda kv: -sum(kv[1]))
+    }
+
+
+def task_cpu(workdir: Path, start: float, end: float) -> dict[str, dict[str, float]]:
+    """CPU seconds per minute, runs and median wall time of each task in the window (--task-cpu)."""
+    runs: dict[str, list[tuple[float, float]]] = {}
+    for path in workdir.glob("tasks-*.log"):
+        for line in path.read_text().splitlines():
+            at, name, cpu, wall = line.split()
+            if start <= float(at) < end:
+                runs.setdefault(name, []).append((float(cpu), float(wall)))
+    minutes = (end - start) / 60
+    return {
+        name: {
+            "runs": len(v),
+            "cpu_per_min": sum(c for c, _ in v) / minutes,
+            "cpu_median": statistics.median(c for c, _ in v),
+            "wall_median": statistics.median(w for _, w in v),
+        }
+        for name, v in sorted(runs.items(), key=lambda kv: -sum(c for c, _ in kv[1]))
     }
 
 
@@ -332,6 +355,8 @@ def run_size(n: int, server: TargetServer, env: dict[str, str], workdir: Path, a
         "tallies": {k: vars(v) for k, v in ops.items()},
         "jobs": job_summary(t0, t1),
     }
+    if args.task_cpu:
+        report["task_cpu"] = task_cpu(workdir, t0, t1)
     if len(workers) > 1:
         report["per_worker"] = {
             name: {"cpu_per_min": cpu[name], "probes": count}
@@ -379,6 +404,11 @@ def print_report(r: dict[str, Any], ops: dict[str, Tally], bb: dict[str, Tally] 
     print(f"  probes per minute (target server): {ops['server'].per_minute}")
     for kind, line in r["jobs"].items():
         print(f"  job {kind}: {line}")
+    for name, f in r.get("task_cpu", {}).items():
+        print(
+            f"  task {name}: {f['runs']} runs, {f['cpu_per_min']:.2f} CPU s/min in the pool "
+            f"(median {f['cpu_median'] * 1000:.0f} ms CPU, {f['wall_median'] * 1000:.0f} ms wall)"
+        )
     if bb is not None:
         print("blackbox exporter + Prometheus, CPU s/min:")
         print(
@@ -422,6 +452,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="worker processes sharing the sweep")
     parser.add_argument("--pin", action="store_true", help="pin worker k to core k with taskset")
     parser.add_argument("--concurrency", type=int, default=0, help="WORKER_CONCURRENCY (default: the Procfile's)")
+    parser.add_argument("--task-cpu", action="store_true", help="CPU per task kind (bench/_taskcpu.py app)")
     parser.add_argument("--no-baseline", action="store_true", help="skip blackbox exporter + Prometheus")
     parser.add_argument("--max-load", type=float, default=0.0, help="wait for a 1-min load average below this")
     parser.add_argument("--max-wait", type=float, default=15.0, help="minutes to wait for --max-load at most")
