@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from monitoring.services import heartbeats
 from monitoring.services.choices import CheckType, ServiceStatus
-from monitoring.services.models import CheckResult, Service, ServiceFlip
+from monitoring.services.models import Service, ServiceFlip
 from monitoring.services.probes import SWEEP_GRACE_SECONDS, ProbeOutcome, ProbeSpec, sweep
-from monitoring.services.state import record_outcome
+from monitoring.services.record import record_sweep
 
 log = logging.getLogger(__name__)
 
@@ -146,24 +146,9 @@ def probe_claimed(
     sweep_started = time.perf_counter()
     outcomes = sweep(specs, concurrency=concurrency, deadline=deadline)
     report.sweep_seconds = time.perf_counter() - sweep_started
-    done = [(s, o) for s, o in zip(services, outcomes, strict=True) if not o.skipped]
-    CheckResult.objects.bulk_create(
-        [
-            CheckResult(
-                service_id=s.pk,
-                at=o.checked_at,
-                ok=o.ok,
-                degraded=o.degraded,
-                latency_ms=o.latency_ms,
-                status_code=o.status_code,
-                error=o.error[:300],
-            )
-            for s, o in done
-        ],
-        batch_size=1000,
-    )
     now = timezone.now()
     skipped: list[int] = []
+    items = []
     for service, outcome in zip(services, outcomes, strict=True):
         if outcome.skipped:
             report.skipped += 1
@@ -171,15 +156,10 @@ def probe_claimed(
             continue
         report.probed += 1
         report.failed += 0 if outcome.ok else 1
-        flip = record_outcome(
-            service,
-            outcome,
-            claim_token=token,
-            next_due_at=next_due(service, now) if advance_schedule else restart_schedule(service, now),
-        )
-        if flip is not None:
-            report.flips.append(flip)
+        due = next_due(service, now) if advance_schedule else restart_schedule(service, now)
+        items.append((service, outcome, due))
         report.rows.append((service, outcome))
+    report.flips.extend(record_sweep(items, token))
     if skipped:  # cut short by the deadline: due now, so the next dispatcher tick probes them in full
         Service.objects.filter(pk__in=skipped, next_due_at__gt=now).update(next_due_at=now)
     release(token)  # skipped services and any row whose result could not be written

@@ -105,6 +105,71 @@ def _flip(service_id: int, old: str, new: str, reason: str, at: dt.datetime) -> 
     return ServiceFlip.objects.create(service_id=service_id, at=at, old_status=old, new_status=new, reason=reason[:300])
 
 
+@dataclass
+class Plan:
+    """What one result does to a service row as read: the fields to write and the flip, if any."""
+
+    old_status: str
+    new_status: str
+    reason: str
+    fields: dict[str, Any]
+
+    @property
+    def changed(self) -> bool:
+        return self.new_status != self.old_status
+
+
+def plan(
+    service: Service,
+    outcome: ProbeOutcome,
+    *,
+    claim_token: str | None = None,
+    next_due_at: dt.datetime | None = None,
+    thresholds: tuple[int, int] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Plan:
+    """The new state of ``service`` (the row as last read) after ``outcome``; nothing is written."""
+    fail_threshold, recover_threshold = thresholds or (service.fail_threshold, service.recover_threshold)
+    new_status, counters, reason = next_status(
+        service.status, Counters.of(service), fail_threshold, recover_threshold, outcome
+    )
+    fields: dict[str, Any] = {
+        **counters.as_fields(),
+        "last_checked_at": outcome.checked_at,
+        "last_ok": outcome.ok,
+        "last_latency_ms": outcome.latency_ms,
+        "last_status_code": outcome.status_code,
+        "last_error": outcome.error[:300],
+    }
+    if outcome.cert_expires_at is not None:
+        fields["cert_expires_at"] = outcome.cert_expires_at
+    if claim_token is not None:
+        fields.update(claim_token="", claimed_until=None)
+    if next_due_at is not None:
+        fields["next_due_at"] = next_due_at
+    if extra:
+        fields.update(extra)
+    if new_status != service.status:
+        fields.update(status=new_status, status_since=outcome.checked_at, status_reason=reason)
+    return Plan(service.status, new_status, reason, fields)
+
+
+def applies(service: Service) -> bool:
+    """A result is applied to an enabled, unpaused service only (a late result of a paused one is dropped)."""
+    return service.enabled and service.status != ServiceStatus.PAUSED
+
+
+def landed(service: Service, planned: Plan) -> ServiceFlip | None:
+    """After the guarded update won: write the flip (in the caller's transaction) and update the copy."""
+    flip = None
+    if planned.changed:
+        at = planned.fields["last_checked_at"]
+        flip = _flip(service.pk, planned.old_status, planned.new_status, planned.reason, at)
+    for key, value in planned.fields.items():
+        setattr(service, key, value)
+    return flip
+
+
 def record_outcome(
     service: Service,
     outcome: ProbeOutcome,
@@ -123,33 +188,14 @@ def record_outcome(
     result for a service that was paused meanwhile, or whose claim was taken over, is dropped.
     ``thresholds`` (fail, recover) overrides the service's own: a heartbeat's one result decides.
     ``extra`` fields are written in the same guarded update (a heartbeat's last ping time).
+    A sweep records all its results at once with the same guard (monitoring.services.record).
     """
     for _ in range(attempts):
-        if not service.enabled or service.status == ServiceStatus.PAUSED:
+        if not applies(service):
             return None
-        fail_threshold, recover_threshold = thresholds or (service.fail_threshold, service.recover_threshold)
-        new_status, counters, reason = next_status(
-            service.status, Counters.of(service), fail_threshold, recover_threshold, outcome
+        planned = plan(
+            service, outcome, claim_token=claim_token, next_due_at=next_due_at, thresholds=thresholds, extra=extra
         )
-        fields: dict[str, Any] = {
-            **counters.as_fields(),
-            "last_checked_at": outcome.checked_at,
-            "last_ok": outcome.ok,
-            "last_latency_ms": outcome.latency_ms,
-            "last_status_code": outcome.status_code,
-            "last_error": outcome.error[:300],
-        }
-        if outcome.cert_expires_at is not None:
-            fields["cert_expires_at"] = outcome.cert_expires_at
-        if claim_token is not None:
-            fields.update(claim_token="", claimed_until=None)
-        if next_due_at is not None:
-            fields["next_due_at"] = next_due_at
-        if extra:
-            fields.update(extra)
-        changed = new_status != service.status
-        if changed:
-            fields.update(status=new_status, status_since=outcome.checked_at, status_reason=reason)
         guard = Service.objects.filter(pk=service.pk, status=service.status, enabled=True)
         guard = (
             guard.filter(last_checked_at=service.last_checked_at)
@@ -159,11 +205,8 @@ def record_outcome(
         if claim_token is not None:
             guard = guard.filter(claim_token=claim_token)
         with transaction.atomic():
-            if guard.update(**fields) == 1:
-                flip = _flip(service.pk, service.status, new_status, reason, outcome.checked_at) if changed else None
-                for key, value in fields.items():
-                    setattr(service, key, value)
-                return flip
+            if guard.update(**planned.fields) == 1:
+                return landed(service, planned)
         service.refresh_from_db()
         if claim_token is not None and service.claim_token != claim_token:
             return None
