@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/record.py [--services 1000 5000] [--minutes 3]
 
-N HTTP services against probe_sweep.py's loopback target (50 ms answers, 2% hanging past the 2 s
+N HTTP services against bench/_targets.py's loopback server (50 ms answers, 2% hanging past the 2 s
 timeout, JSON ``status == healthy`` checked), spread over their 60 s interval, are probed by the
 real dispatcher at simulated time, in this process: a beat every 5 s (``claim_due`` +
 ``probe_claimed``), the alerts tick every 10 s, rollups and metric evaluation every minute, as
@@ -10,7 +10,8 @@ tests/monitoring/outage.py does. The first minute is a warm-up; then CPU seconds
 plus its PostgreSQL backend (utime + stime from /proc) are split into the HTTP sweep (the
 baseline, measured in the same run) and the bookkeeping: dispatch (claims, probe specs, results,
 states, flips, releases), rollups, evaluation (metrics, certificates, flapping) and the alerts
-tick. Uses its own database (BENCH_DATABASE_URL, default .../bench_bulk_record).
+tick. The sweeps get a 60 s deadline, so that a loaded machine still finishes every probe (each
+one is counted). Uses its own database (BENCH_DATABASE_URL, default .../bench_bulk_record).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_bulk_record")
 
 from _alerts_common import backend_cpu_seconds, setup_django
-from probe_sweep import HANG_EVERY, TIMEOUT, raise_fd_limit, start_server
+from _targets import TargetServer, raise_fd_limit
 
 BEAT = 5
+TIMEOUT = 2.0
 INTERVAL = 60
 
 
@@ -37,7 +39,7 @@ def cpu() -> float:
     return time.process_time() + backend_cpu_seconds()
 
 
-def reset(n: int, port: int, start: dt.datetime) -> None:
+def reset(n: int, server: TargetServer, start: dt.datetime) -> None:
     from django.db import connection
 
     from monitoring.models import Service
@@ -53,7 +55,7 @@ def reset(n: int, port: int, start: dt.datetime) -> None:
             Service(
                 name=f"Bench {i}",
                 slug=f"bench-{i}",
-                url=f"http://127.0.0.1:{port}/{'hang' if i % HANG_EVERY == 0 else 'ok'}/{i}",
+                url=server.url("bench", i),
                 interval_seconds=INTERVAL,
                 timeout_seconds=TIMEOUT,
                 expect_json_path="status",
@@ -89,7 +91,7 @@ class SweepClock:
             self.probes += len(specs)
 
 
-def run(n: int, minutes: int, port: int) -> dict[str, float]:
+def run(n: int, minutes: int, server: TargetServer) -> dict[str, float]:
     import time_machine
     from django.db import reset_queries
 
@@ -99,7 +101,7 @@ def run(n: int, minutes: int, port: int) -> dict[str, float]:
     from monitoring.services.rollups import rollup
 
     start = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
-    reset(n, port, start)
+    reset(n, server, start)
     clock = SweepClock()
     spent: dict[str, float] = defaultdict(float)
     probes = 0
@@ -145,13 +147,13 @@ def main() -> None:
     args = parser.parse_args()
     setup_django()
     raise_fd_limit()
-    proc, port = start_server()
+    server = TargetServer.start()
     parts = ["sweep", "dispatch", "rollup", "evaluation", "alerts"]
     try:
         print(f"bookkeeping benchmark: {args.minutes} measured minutes after a warm-up minute, beat {BEAT} s")
         print(f"{'services':>8} {'probes':>7} " + " ".join(f"{p:>10}" for p in parts) + "  bookkeeping   all-in")
         for n in args.services:
-            spent = run(n, args.minutes, port)
+            spent = run(n, args.minutes, server)
             probes = spent["probes"] or 1
             per = {p: spent[p] / probes * 1000 for p in parts}
             bookkeeping = sum(per[p] for p in parts if p != "sweep")
@@ -167,8 +169,7 @@ def main() -> None:
                 + f"; bookkeeping / sweep {bookkeeping / max(per['sweep'], 1e-9):.2f}x"
             )
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.stop()
 
 
 if __name__ == "__main__":
