@@ -1,4 +1,4 @@
-"""Dashboard: the portal's home page (service tiles, open alerts), live-refreshed fragments.
-Holds only views and urls; it reads every part and nothing imports it.
+"""Dashboard: the portal's home page (the services board, open alerts) and its live refreshes.
+Views and urls plus the board they render (board, rows, present, live); nothing imports it.
 May import opsportal and every part of monitoring (services, alerts, metrics, agents).
 """

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from monitoring.dashboard.board import GROUP_ROWS, SMALL_BOARD
 from monitoring.models import CheckResult, CheckRollup, Service, ServiceFlip, Tag
 from monitoring.services.choices import Resolution, ServiceStatus
 from monitoring.services.rollups import floor_time
@@ -19,8 +20,8 @@ from tests.monitoring.services.factories import ServiceFactory
 pytestmark = pytest.mark.django_db
 
 # Session, user, permissions (user + groups), then the page's own queries.
-DASHBOARD_QUERIES = 18  # + open-alert counts and the most urgent alerts; + current checklist periods and open incidents; + the uptime Metric row
-PARTIAL_QUERIES = 10  # includes the uptime Metric row, read once for every bar
+DASHBOARD_QUERIES = 19  # + open-alert counts and the most urgent alerts; + current checklist periods and open incidents; + the uptime Metric row; + the board's 24 h uptime sums
+PARTIAL_QUERIES = 11  # includes the uptime Metric row, read once for every bar, and the 24 h uptime sums
 SERVICE_PAGE_QUERIES = 19  # the uptime Metric row for the day bar; + the error budget panel: SLO metric, budget (minute, hour, day rows), burn-down, rules
 SERVICES_LIST_QUERIES = 12  # constant: parents joined, tags prefetched, budgets (SLO metric + 3 grouped)
 SERVICES_API_QUERIES = 9  # constant: tags prefetched, window figures in one pass
@@ -106,7 +107,9 @@ def test_dashboard_query_count_does_not_grow_with_services(
     with django_assert_num_queries(DASHBOARD_QUERIES):
         response = client.get(reverse("monitoring:dashboard"))
     assert response.status_code == 200
-    assert response.content.count(b'data-service="svc-') == n
+    # A small board lists everything; a large one the services that need attention, 25 per group
+    # (down and degraded here), the up group collapsed to its summary line.
+    assert response.content.count(b'data-service="svc-') == (n if n <= SMALL_BOARD else 2 * GROUP_ROWS)
     with django_assert_num_queries(PARTIAL_QUERIES):
         partial = client.get(reverse("monitoring:dashboard_services") + "?kind=api&state=down", HTTP_HX_REQUEST="true")
     assert partial.status_code == 200
@@ -149,12 +152,14 @@ def test_board_polls_itself_with_htmx_and_keeps_the_filter(client_for: Callable[
     page = client.get(reverse("monitoring:dashboard") + "?kind=api").content.decode()
     # Polls every 5 s, only while the tab is visible (a hidden tab costs the server nothing).
     assert "hx-trigger=\"every 5s [document.visibilityState === 'visible']\"" in page
-    assert f'hx-get="{reverse("monitoring:dashboard_services")}?kind=api"' in page
+    # The refresh sends the live form: the filters, the view and the cursor of what the page shows.
+    assert f'hx-get="{reverse("monitoring:dashboard_services")}" hx-include="#svc-live"' in page
+    assert '<input type="hidden" name="kind" value="api">' in page and 'name="cursor"' in page
     response = client.get(
         reverse("monitoring:dashboard_services") + "?kind=api", HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER="svc-filters"
     )
     assert response["HX-Push-Url"] == reverse("monitoring:dashboard") + "?kind=api"
-    poll = client.get(reverse("monitoring:dashboard_services"), HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER="svc-table")
+    poll = client.get(reverse("monitoring:dashboard_services"), HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER="svc-poll")
     assert "HX-Push-Url" not in poll
 
 
