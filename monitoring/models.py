@@ -22,6 +22,7 @@ from monitoring.services.models import (
     Service,
     ServiceFlip,
     Tag,
+    Watermark,
 )
 
 __all__ = [
@@ -51,4 +52,5 @@ __all__ = [
     "ServiceFlip",
     "Silence",
     "Tag",
+    "Watermark",
 ]

@@ -1,5 +1,5 @@
 """Services the portal probes, their tags and state changes (flips), check history (raw results and
-minute/hour/day rollups), and the deployment events reported by CI."""
+minute/hour/day rollups, and the rollups' high-water mark), and the deployment events reported by CI."""
 
 from __future__ import annotations
 
@@ -375,6 +375,18 @@ class CheckRollup(models.Model):
     @property
     def uptime(self) -> float | None:
         return None if not self.count else (self.count - self.failures) / self.count
+
+
+class Watermark(models.Model):
+    """How far a background job has read an append-only table: ``rollups.rollup()`` keeps here the
+    highest CheckResult id it has counted (NULL until its first run), so each run reads only newer rows."""
+
+    name = models.CharField(max_length=50, unique=True)
+    last_id = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.last_id}"
 
 
 class Deployment(models.Model):

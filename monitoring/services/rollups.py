@@ -1,11 +1,11 @@
 """Rolling raw check results up into minute, hour and day rows; pruning; window statistics.
 
-``rollup()`` recomputes every bucket it touches from the level below (raw -> minute -> hour
--> day) and upserts it, so running it twice, or after a crash, gives the same rows. It starts
-a few minutes before the newest minute row, which catches results written late by a slow
-sweep. ``prune()`` deletes raw results and minute rows older than RAW_RETENTION_DAYS (never
-ones not yet rolled up) and hour/day rows older than ROLLUP_RETENTION_DAYS (400).
-Buckets are aligned in UTC.
+``rollup()`` adds the results stored since its last run (a high-water mark on the result id,
+kept in the database) to the rows of their minute, hour and day, so a run costs in proportion to
+the new results, not to the history; a result checked long ago but stored late is counted in its
+own minute all the same, exactly once. ``prune()`` deletes raw results older than
+RAW_RETENTION_DAYS once counted, minute rows as old, and hour/day rows older than
+ROLLUP_RETENTION_DAYS (400). Buckets are aligned in UTC.
 """
 
 from __future__ import annotations
@@ -17,17 +17,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
 from monitoring.services import conf
 from monitoring.services.choices import Resolution
 from monitoring.services.histogram import Histogram
-from monitoring.services.models import CheckResult, CheckRollup
+from monitoring.services.models import CheckResult, CheckRollup, Watermark
 
 log = logging.getLogger(__name__)
 
 LOOKBACK = dt.timedelta(minutes=5)
+MARK = "rollup"
 CHUNK = dt.timedelta(hours=1)
 ROLLUP_RETENTION_DAYS = 400
 DELETE_BATCH = 20_000
@@ -104,6 +106,14 @@ class Bucket:
         if latency_max is not None and (self.hist.max_ms is None or latency_max > self.hist.max_ms):
             self.hist.max_ms = latency_max
 
+    def add_bucket(self, other: Bucket) -> None:
+        self.count += other.count
+        self.failures += other.failures
+        self.degraded += other.degraded
+        self.latency_count += other.latency_count
+        self.latency_sum += other.latency_sum
+        self.hist.merge(other.hist)
+
     def to_row(self, service_id: int, resolution: str, start: dt.datetime) -> CheckRollup:
         return CheckRollup(
             service_id=service_id,
@@ -137,9 +147,9 @@ def _upsert(rows: list[CheckRollup]) -> None:
         )
 
 
-def _minutes_from_raw(start: dt.datetime, end: dt.datetime) -> dict[tuple[int, dt.datetime], Bucket]:
+def _minutes_from_raw(start: dt.datetime, end: dt.datetime, top: int) -> dict[tuple[int, dt.datetime], Bucket]:
     buckets: dict[tuple[int, dt.datetime], Bucket] = defaultdict(Bucket)
-    rows = CheckResult.objects.filter(at__gte=start, at__lt=end).values_list(
+    rows = CheckResult.objects.filter(at__gte=start, at__lt=end, pk__lte=top).values_list(
         "service_id", "at", "ok", "degraded", "latency_ms"
     )
     for service_id, at, ok, degraded, latency in rows.iterator(chunk_size=5000):
@@ -164,17 +174,16 @@ def _recompute(resolution: str, source: str, parents: dict[dt.datetime, set[int]
     return touched
 
 
-def rollup(now: dt.datetime | None = None) -> dict[str, int | float]:
-    """Bring minute, hour and day rollups up to date; idempotent."""
-    began = time.perf_counter()
-    now = now or timezone.now()
+def _rebuild(now: dt.datetime, top: int) -> dict[str, int]:
+    """Recompute every bucket from a few minutes before the newest minute row (or from the oldest
+    result) up to now, counting results up to id ``top``: the first run, before there is a mark."""
     newest = CheckRollup.objects.filter(resolution=Resolution.MINUTE).aggregate(m=Max("start"))["m"]
     if newest is not None:
         start = floor_time(newest - LOOKBACK, Resolution.MINUTE)
     else:
-        oldest = CheckResult.objects.aggregate(m=Min("at"))["m"]
+        oldest = CheckResult.objects.filter(pk__lte=top).aggregate(m=Min("at"))["m"]
         if oldest is None:
-            return {"minutes": 0, "hours": 0, "days": 0, "seconds": 0.0}
+            return {"minutes": 0, "hours": 0, "days": 0}
         start = floor_time(oldest, Resolution.MINUTE)
     end = now + dt.timedelta(microseconds=1)
     hours: dict[dt.datetime, set[int]] = defaultdict(set)
@@ -182,7 +191,7 @@ def rollup(now: dt.datetime | None = None) -> dict[str, int | float]:
     cursor = start
     while cursor < end:
         chunk_end = min(cursor + CHUNK, end)
-        buckets = _minutes_from_raw(cursor, chunk_end)
+        buckets = _minutes_from_raw(cursor, chunk_end, top)
         _upsert([b.to_row(sid, Resolution.MINUTE, minute) for (sid, minute), b in buckets.items()])
         minutes_written += len(buckets)
         for sid, minute in buckets:
@@ -190,14 +199,94 @@ def rollup(now: dt.datetime | None = None) -> dict[str, int | float]:
         cursor = chunk_end
     days = _recompute(Resolution.HOUR, Resolution.MINUTE, hours)
     _recompute(Resolution.DAY, Resolution.HOUR, days)
-    summary = {
+    return {
         "minutes": minutes_written,
         "hours": sum(len(v) for v in hours.values()),
         "days": sum(len(v) for v in days.values()),
-        "seconds": round(time.perf_counter() - began, 3),
     }
+
+
+def _committed_top() -> int:
+    """The highest CheckResult id below which every insert has committed (or rolled back).
+
+    Ids are handed out when a row is inserted but become visible when its transaction commits, so
+    a reader can see id 200 while id 199 is still on its way; a mark moved to 200 would skip 199
+    for ever. Taking the table's SHARE lock waits for the transactions writing it to finish (and
+    holds new writers back for the instant the lock is held): every id up to the highest one seen
+    then is final. SQLite writes one transaction at a time, so there is nothing to wait for.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {CheckResult._meta.db_table} IN SHARE MODE")
+        return CheckResult.objects.aggregate(m=Max("pk"))["m"] or 0
+
+
+def _add_new_results(after: int, top: int) -> dict[str, int]:
+    """Add the results with ids in (after, top] to their minute, hour and day rows."""
+    minutes: dict[tuple[int, dt.datetime], Bucket] = defaultdict(Bucket)
+    rows = CheckResult.objects.filter(pk__gt=after, pk__lte=top).values_list(
+        "service_id", "at", "ok", "degraded", "latency_ms"
+    )
+    counted = 0
+    for service_id, at, ok, degraded, latency in rows.iterator(chunk_size=5000):
+        minutes[(service_id, floor_time(at, Resolution.MINUTE))].add_result(ok, degraded, latency)
+        counted += 1
+    levels = {Resolution.MINUTE: minutes}
+    for finer, resolution in ((Resolution.MINUTE, Resolution.HOUR), (Resolution.HOUR, Resolution.DAY)):
+        coarser: dict[tuple[int, dt.datetime], Bucket] = defaultdict(Bucket)
+        for (sid, start), bucket in levels[finer].items():
+            coarser[(sid, floor_time(start, resolution))].add_bucket(bucket)
+        levels[resolution] = coarser
+    for resolution, deltas in levels.items():  # each level from the new results alone, then stored
+        _add_to_rows(resolution, deltas)
+    return {"results": counted, **{f"{r}s": len(deltas) for r, deltas in levels.items()}}
+
+
+def _add_to_rows(resolution: str, deltas: dict[tuple[int, dt.datetime], Bucket]) -> None:
+    """Add each delta to its stored row (created when missing); the caller holds the mark's lock."""
+    by_start: dict[dt.datetime, list[int]] = defaultdict(list)
+    for sid, start in deltas:
+        by_start[start].append(sid)
+    for start, service_ids in by_start.items():
+        stored = CheckRollup.objects.filter(resolution=resolution, start=start, service_id__in=service_ids)
+        for service_id, *values in stored.values_list("service_id", *VALUE_FIELDS).iterator(chunk_size=5000):
+            deltas[(service_id, start)].add_values(*values)
+    _upsert([b.to_row(sid, resolution, start) for (sid, start), b in deltas.items()])
+
+
+def rollup(now: dt.datetime | None = None) -> dict[str, int | float]:
+    """Bring minute, hour and day rollups up to date with the results stored since the last run.
+
+    The results counted so far are those up to the mark (Watermark "rollup", a CheckResult id):
+    each run adds the newer ones to the rows of their minute, hour and day, whenever they were
+    checked, and moves the mark, in one transaction that holds the mark's row lock (two runs at
+    once take turns). A result is counted exactly once: running again adds nothing, and a run
+    that fails adds nothing. The first run, with no mark yet, recomputes the recent buckets from
+    the raw results (as every run did before the mark), then sets it.
+    """
+    began = time.perf_counter()
+    now = now or timezone.now()
+    Watermark.objects.get_or_create(name=MARK)
+    top = _committed_top()
+    with transaction.atomic():
+        mark = Watermark.objects.select_for_update().get(name=MARK)
+        if mark.last_id is None:
+            summary: dict[str, int | float] = {**_rebuild(now, top), "rebuilt": 1}
+        elif top > mark.last_id:
+            summary = _add_new_results(mark.last_id, top)
+        else:
+            summary = {"minutes": 0, "hours": 0, "days": 0}
+        if mark.last_id is None or top > mark.last_id:
+            Watermark.objects.filter(pk=mark.pk).update(last_id=top, updated_at=timezone.now())
+    summary["seconds"] = round(time.perf_counter() - began, 3)
     log.info("rollup: %s", summary)
     return summary
+
+
+def rolled_up_to() -> int | None:
+    """The highest CheckResult id already counted in the rollups (None before the first run)."""
+    return Watermark.objects.filter(name=MARK).values_list("last_id", flat=True).first()
 
 
 def _delete_before(queryset: object, cutoff_field: str, cutoff: dt.datetime) -> int:
@@ -217,11 +306,10 @@ def prune(now: dt.datetime | None = None) -> dict[str, int]:
     """Delete history past its retention; raw rows are only deleted once rolled up. Idempotent."""
     now = now or timezone.now()
     raw_cutoff = now - dt.timedelta(days=conf.RAW_RETENTION_DAYS.get())
-    newest = CheckRollup.objects.filter(resolution=Resolution.MINUTE).aggregate(m=Max("start"))["m"]
-    rolled_up_until = (newest - LOOKBACK) if newest is not None else None
+    counted = rolled_up_to()
     raw_deleted = 0
-    if rolled_up_until is not None:
-        raw_deleted = _delete_before(CheckResult.objects.all(), "at", min(raw_cutoff, rolled_up_until))
+    if counted is not None:
+        raw_deleted = _delete_before(CheckResult.objects.filter(pk__lte=counted), "at", raw_cutoff)
     minutes_deleted = _delete_before(CheckRollup.objects.filter(resolution=Resolution.MINUTE), "start", raw_cutoff)
     long_cutoff = now - dt.timedelta(days=ROLLUP_RETENTION_DAYS)
     long_deleted = _delete_before(
