@@ -8,12 +8,27 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from opsportal.access import api_error, api_view, console_view
+from opsportal.apidoc import ANY_OBJECT, INT, STR, Answer, Body, describe, enum, null, obj, query
 
 from .audit_formats import MAX_BYTES, AuditFormatError
 from .dependency_audits import ingest
 from .forms_security import AuditUploadForm
 from .models import DependencyAudit, DependencyFinding
-from .security_choices import SEVERITY_ORDER, AuditOrigin
+from .security_choices import SEVERITY_ORDER, AuditOrigin, AuditOutcome, AuditTool
+
+AUDIT_RESULT = obj(
+    {
+        "audit": INT,
+        "project": STR,
+        "tool": enum(AuditTool.values),
+        "outcome": enum(AuditOutcome.values),
+        "packages_audited": INT,
+        "findings": INT,
+        "new": INT,
+        "fixed": INT,
+        "error": null(STR),
+    }
+)
 
 
 @console_view("maintenance.view_dependencyfinding")
@@ -70,6 +85,27 @@ def audit_upload(request: HttpRequest) -> HttpResponse:
     return redirect("maintenance:findings")
 
 
+@describe(
+    "POST",
+    "Post a dependency audit",
+    tag="Ingest",
+    params=[
+        query(
+            "project", {"type": "string", "minLength": 1}, "The project audited (frontend, backend ...).", required=True
+        ),
+        query("tool", enum(AuditTool.values), "Default: recognised from the report."),
+    ],
+    body=Body(ANY_OBJECT, "The JSON report of pip-audit (--format json) or npm audit (--json), as the tool wrote it."),
+    answers={
+        201: Answer("Stored and audited.", AUDIT_RESULT),
+        202: Answer("Stored, but nothing was audited (the tool's error is in error).", AUDIT_RESULT),
+        400: Answer(
+            "No project, or a report the portal cannot read; nothing was stored.",
+            {"$ref": "#/components/schemas/Error"},
+        ),
+        413: Answer("The report is larger than the portal accepts.", {"$ref": "#/components/schemas/Error"}),
+    },
+)
 @api_view("maintenance.add_dependencyaudit", methods=("POST",))
 def api_ingest_audits(request: HttpRequest) -> JsonResponse:
     """POST the tool's JSON as the body; ``?project=`` names the project, ``?tool=`` is optional."""

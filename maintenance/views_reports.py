@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from opsportal.access import api_error, api_view, console_view
+from opsportal.apidoc import ANY_OBJECT, INT, NUM, STR, TIME, Answer, arr, describe, null, obj, tag
 
 from . import reports
 
@@ -46,6 +47,46 @@ def report_csv(request: HttpRequest, month: str) -> HttpResponse:
     return response
 
 
+@describe(
+    "GET",
+    "The monthly report",
+    tag=tag("Reports", "The monthly operations report."),
+    answers={
+        200: Answer(
+            "Uptime and error budget per service, alerts, incidents, backups, checklists, secrets due, findings.",
+            obj(
+                {
+                    "month": STR,
+                    "start": TIME,
+                    "end": TIME,
+                    "targets": obj({"uptime": NUM, "p95_ms": NUM}),
+                    "services": arr(
+                        obj(
+                            {
+                                "slug": STR,
+                                "name": STR,
+                                "uptime": null(NUM),
+                                "error_budget_left": null(NUM),
+                                "p95_ms": null(NUM),
+                                "checks": INT,
+                            }
+                        )
+                    ),
+                    "services_note": STR,
+                    "alerts": ANY_OBJECT,
+                    "incidents": arr(ANY_OBJECT),
+                    "postmortems": INT,
+                    "backups": ANY_OBJECT,
+                    "checklists": arr(ANY_OBJECT),
+                    "secrets_due": arr(ANY_OBJECT),
+                    "findings_open": {"type": "object", "additionalProperties": INT},
+                    "findings_total": INT,
+                }
+            ),
+        )
+    },
+    errors=(400,),
+)
 @api_view("maintenance.view_monthlyreport")
 def api_report(request: HttpRequest, month: str) -> JsonResponse:
     try:

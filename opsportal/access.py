@@ -12,7 +12,7 @@ can find a view that forgot to declare one.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
@@ -113,8 +113,12 @@ def authenticate_api(request: HttpRequest) -> JsonResponse | None:
     return None
 
 
-def api_view(perm: str, methods: Iterable[str] = ("GET",)) -> Callable[[View], View]:
+def api_view(
+    perm: str, methods: Iterable[str] = ("GET",), *, method_permissions: Mapping[str, str] | None = None
+) -> Callable[[View], View]:
+    """Guard a JSON endpoint with ``perm``; ``method_permissions`` ({"POST": perm}) adds one a method also needs."""
     allowed = {m.upper() for m in methods}
+    also = {m.upper(): p for m, p in (method_permissions or {}).items()}
     if "GET" in allowed:
         allowed.add("HEAD")
 
@@ -129,12 +133,14 @@ def api_view(perm: str, methods: Iterable[str] = ("GET",)) -> Callable[[View], V
                 return api_error(401, "authentication required", hint="send 'Authorization: Bearer <token>'")
             if request.method not in allowed:
                 return api_error(405, f"method {request.method} not allowed", allowed=sorted(allowed))
-            if not has_perm(request, perm):
-                return api_error(403, "permission denied", required=perm)
+            for needed in (perm, also.get(request.method or "")):
+                if needed and not has_perm(request, needed):
+                    return api_error(403, "permission denied", required=needed)
             if getattr(request, "api_token", None) is None and request.method not in ("GET", "HEAD", "OPTIONS"):
                 if _csrf_failure(request) is not None:
                     return api_error(403, "CSRF check failed; send the CSRF token or use a bearer token")
             try:
+                bodies.check_query(request)
                 return view(request, *args, **kwargs)
             except ApiError as exc:  # a client error raised by a helper (web.api_page, web.time_param ...)
                 return exc.response()
@@ -143,6 +149,7 @@ def api_view(perm: str, methods: Iterable[str] = ("GET",)) -> Callable[[View], V
 
         wrapper.required_permission = perm  # type: ignore[attr-defined]
         wrapper.allowed_methods = frozenset(allowed)  # type: ignore[attr-defined]
+        wrapper.method_permissions = also  # type: ignore[attr-defined]
         return wrapper
 
     return decorator

@@ -1,4 +1,4 @@
-"""Core JSON API: who am I, and user roles for admins."""
+"""Core JSON API: who am I, user roles for admins, and this API's own OpenAPI description."""
 
 from __future__ import annotations
 
@@ -7,12 +7,32 @@ from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 
+from . import openapi
 from .access import api_error, api_view, json_body
+from .apidoc import ANY_OBJECT, BOOL, INT, STR, Answer, Body, arr, component, describe, enum, null, obj, tag
 from .roles import ROLES, role_of, set_role
 
 User = get_user_model()
 
+PORTAL = tag("Portal", "Who you are, users and their roles, the portal's health and metrics, this description.")
+ROLE = null(enum(ROLES, "A role, or null for none."))
+USER = component(
+    "User",
+    obj({"id": INT, "username": STR, "email": STR, "active": BOOL, "role": ROLE}),
+)
 
+
+@describe(
+    "GET",
+    "Who is calling",
+    tag=PORTAL,
+    answers={
+        200: Answer(
+            "The signed-in user (or the token's owner), their role, and the token used if any.",
+            obj({"username": STR, "role": ROLE, "token": null(obj({"name": STR, "role": enum(ROLES)}))}),
+        )
+    },
+)
 @api_view("opsportal.view_console")
 def me(request: HttpRequest) -> JsonResponse:
     token = getattr(request, "api_token", None)
@@ -35,12 +55,22 @@ def _user_json(user: object) -> dict[str, object]:
     }
 
 
+@describe("GET", "Users and their roles", tag=PORTAL, answers={200: Answer("Every user.", obj({"results": arr(USER)}))})
 @api_view("opsportal.manage_users")
 def users(request: HttpRequest) -> JsonResponse:
     rows = User.objects.order_by("username").prefetch_related("groups")
     return JsonResponse({"results": [_user_json(u) for u in rows]})
 
 
+@describe(
+    "POST",
+    "Give a user a role",
+    tag=PORTAL,
+    body=Body(obj({"role": ROLE}, optional=["role"], extra=True), "The new role (null or absent: no role)."),
+    answers={200: Answer("The user with their new role.", USER)},
+    errors=(400, 404),
+    description="An admin cannot change their own role (400).",
+)
 @api_view("opsportal.manage_users", methods=("POST",))
 def user_role(request: HttpRequest, pk: int) -> JsonResponse:
     user = get_object_or_404(User, pk=pk)
@@ -56,3 +86,15 @@ def user_role(request: HttpRequest, pk: int) -> JsonResponse:
     with transaction.atomic():
         set_role(user, role)
     return JsonResponse(_user_json(user))
+
+
+@describe(
+    "GET",
+    "This description",
+    tag=PORTAL,
+    answers={200: Answer("The OpenAPI 3.1 description of every JSON endpoint.", ANY_OBJECT)},
+    description="The console shows it as a page under API.",
+)
+@api_view("opsportal.view_console")
+def openapi_json(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(openapi.build(), json_dumps_params={"indent": 1})

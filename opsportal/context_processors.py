@@ -22,6 +22,7 @@ NAVIGATION = [
     ("Runbooks", "maintenance:runbooks", "maintenance.view_runbook"),
     ("Security", "maintenance:security", "maintenance.view_dependencyfinding"),
     ("Audit", "audit", "opsportal.view_audit"),
+    ("API", "api_docs", "opsportal.view_console"),
     ("Admin", "users", "opsportal.manage_users"),
 ]
 

@@ -100,6 +100,21 @@ def permissions_for(role: str) -> Any:
     raise ValueError(f"unknown role {role!r}")
 
 
+def roles_holding(perm: str) -> list[str]:
+    """The roles whose group holds ``perm`` ("app.codename"), read from the matrix above (no query).
+
+    The same rules as ``permissions_for``; tests/opsportal/test_openapi.py checks both agree on every permission.
+    """
+    app, _, codename = perm.partition(".")
+    viewer = (
+        app in PORTAL_APPS
+        and (codename.startswith("view_") or codename == "view_console")
+        and perm not in VIEWER_EXCLUDED
+    )
+    held = {VIEWER: viewer, EDITOR: viewer or perm in EDITOR_EXTRA, ADMIN: app in ADMIN_APPS}
+    return [role for role in ROLES if held[role]]
+
+
 def sync_role_permissions(**_: Any) -> None:
     """Make each role group hold exactly the permissions of the matrix."""
     for role in ROLES:

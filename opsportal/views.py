@@ -19,9 +19,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from . import health, twofactor
+from . import api_docs as api_page
+from . import health, openapi, twofactor
 from . import metrics as portal_metrics
 from .access import console_view, public_view
+from .apidoc import BOOL, STR, TIME, Answer, describe, described, enum, mapping, obj
 from .forms import AuditFilterForm, TokenCreateForm, UserCreateForm, UserEditForm
 from .models import ApiToken, AuditRecord, JobRun, JobTally
 from .roles import role_of, set_role
@@ -37,6 +39,46 @@ def _read_only(request: HttpRequest) -> HttpResponse | None:
     return JsonResponse(body, status=405, headers={"Allow": "GET, HEAD"})
 
 
+HEALTH_STATUS = enum((health.HEALTHY, health.DEGRADED, health.UNHEALTHY))
+HEALTH = obj(
+    {
+        "status": HEALTH_STATUS,
+        "timestamp": TIME,
+        "outbound_heartbeat": obj(
+            {
+                "configured": BOOL,
+                "last_sent_at": {"type": ["string", "null"]},
+                "last_attempt_at": STR,
+                "last_result": STR,
+            },
+            optional=["last_sent_at", "last_attempt_at", "last_result"],
+        ),
+        "checks": mapping(
+            obj(
+                {
+                    "status": HEALTH_STATUS,
+                    "message": STR,
+                    "details": described({"type": "object"}, "Signed-in callers only."),
+                },
+                optional=["details"],
+            ),
+            description="database, broker, cache, worker, scheduler, disk.",
+        ),
+    }
+)
+PORTAL = "Portal"  # the group declared by opsportal.api
+
+
+@describe(
+    "GET",
+    "The portal's own health",
+    tag=PORTAL,
+    answers={
+        200: Answer("Healthy or degraded (a worker or the scheduler not seen lately, a disk filling up).", HEALTH),
+        503: Answer("Unhealthy: the database is unreachable or a disk is full.", HEALTH),
+    },
+    description="No sign-in needed: load balancers poll it. Anonymous callers get statuses and messages only.",
+)
 @public_view("load balancers and uptime checkers poll it without credentials; it shows no secret")
 @csrf_exempt
 @never_cache
@@ -52,6 +94,18 @@ def api_health(request: HttpRequest) -> HttpResponse:
     return JsonResponse(report, status=503 if report["status"] == health.UNHEALTHY else 200)
 
 
+@describe(
+    "GET",
+    "Prometheus metrics",
+    tag=PORTAL,
+    answers={
+        200: Answer("Prometheus text format.", STR, content_type="text/plain"),
+        401: Answer(
+            "METRICS_TOKEN is set and Authorization: Bearer <it> was not sent.", STR, content_type="text/plain"
+        ),
+    },
+    description="Request counts and durations, Celery task counts, heartbeat ages, service states, open alerts, backup ages.",
+)
 @public_view("Prometheus scrapes it; optionally guarded by METRICS_TOKEN")
 @csrf_exempt
 @never_cache
@@ -217,3 +271,12 @@ def jobs(request: HttpRequest) -> HttpResponse:
         "states": JobRun.State.choices,
     }
     return render(request, "opsportal/jobs.html", context)
+
+
+# The API page ------------------------------------------------------------------------------
+
+
+@console_view("opsportal.view_console")
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """Every JSON endpoint, read from the same description /api/v1/openapi.json serves."""
+    return render(request, "opsportal/api_docs.html", api_page.page(openapi.build()))

@@ -13,11 +13,75 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 
 from opsportal.access import api_error, api_view, json_body
+from opsportal.apidoc import ANY_OBJECT, BOOL, INT, NUM, SLUG, STR, TIME, Answer, Body, arr, describe, enum, obj
 
 from . import fields, ingest
+from .choices import LEVEL_ALIASES, LogLevel
 from .fields import Errors, PayloadTooLarge
 
 INGEST_PERMISSION = "opsportal.ingest_metrics"
+
+INGEST = "Ingest"  # the group declared by monitoring.metrics.api
+AT = {"description": "ISO-8601 with a zone, or Unix seconds.", "anyOf": [TIME, {"type": "number", "minimum": 0}]}
+COUNT = {"type": "integer", "minimum": 0}
+RUN = obj(
+    {
+        "agent": {"type": "string", "description": "The agent's slug or name."},
+        "id": {"type": "string", "maxLength": 100, "description": "Your run id: a run sent twice is stored once."},
+        "started_at": AT,
+        "duration_ms": {"type": "number", "minimum": 0},
+        "duration_seconds": {"type": "number", "minimum": 0},
+        "peak_memory_mb": {"type": "number", "minimum": 0},
+        "critique_iterations": COUNT,
+        "critique_seconds": {"type": "number", "minimum": 0},
+        "qa_verdict": {"type": ["string", "null"], "enum": ["approved", "rejected", None]},
+        "quality_score": {"type": "number", "minimum": 0, "maximum": 100},
+        "provider": {"type": "string", "maxLength": 50},
+        "model": {"type": "string", "maxLength": 100},
+        "tokens_in": COUNT,
+        "tokens_out": COUNT,
+        "cost_usd": {"type": "number", "minimum": 0},
+        "ok": BOOL,
+        "error": STR,
+        "measures": {"type": "object", "additionalProperties": NUM, "maxProperties": 20},
+        "attributes": ANY_OBJECT,
+        "trace_id": {"type": "string", "maxLength": 32},
+    },
+    optional=[
+        "id",
+        "started_at",
+        "duration_ms",
+        "duration_seconds",
+        "peak_memory_mb",
+        "critique_iterations",
+        "critique_seconds",
+        "qa_verdict",
+        "quality_score",
+        "provider",
+        "model",
+        "tokens_in",
+        "tokens_out",
+        "cost_usd",
+        "ok",
+        "error",
+        "measures",
+        "attributes",
+        "trace_id",
+    ],
+    description="One run; duration_ms or duration_seconds is required.",
+)
+LOG = obj(
+    {
+        "service": {**SLUG, "description": "Default: the agent's service."},
+        "agent": STR,
+        "level": enum([*LogLevel.values, *LEVEL_ALIASES]),
+        "message": {"type": "string", "minLength": 1},
+        "at": AT,
+        "attributes": ANY_OBJECT,
+        "trace_id": {"type": "string", "maxLength": 32},
+    },
+    optional=["service", "agent", "level", "at", "attributes", "trace_id"],
+)
 
 
 class Refused(Exception):
@@ -60,6 +124,20 @@ def _refused(errors: Errors) -> JsonResponse:
     return api_error(400, f"batch refused with {len(errors)} error(s); nothing was stored", errors=errors[:200])
 
 
+@describe(
+    "POST",
+    "Push agent runs",
+    tag=INGEST,
+    body=Body(
+        {"oneOf": [arr(RUN, minItems=1), obj({"runs": arr(RUN, minItems=1)})]},
+        'A list of runs, or {"runs": [...]}; at most AGENT_INGEST_MAX_BATCH.',
+    ),
+    answers={
+        201: Answer(
+            "Stored; runs already stored (same id) are counted as duplicates.", obj({"stored": INT, "duplicates": INT})
+        )
+    },
+)
 @api_view(INGEST_PERMISSION, methods=("POST",))
 def ingest_runs(request: HttpRequest) -> JsonResponse:
     """POST /api/v1/ingest/agent-runs: a list of runs, or {"runs": [...]}."""
@@ -80,6 +158,16 @@ def ingest_runs(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"stored": stored, "duplicates": len(runs) - stored}, status=201)
 
 
+@describe(
+    "POST",
+    "Push log lines",
+    tag=INGEST,
+    body=Body(
+        {"oneOf": [arr(LOG, minItems=1), obj({"logs": arr(LOG, minItems=1)})]},
+        'A list of lines, or {"logs": [...]}; at most LOG_INGEST_MAX_BATCH, each message at most LOG_MAX_MESSAGE_BYTES.',
+    ),
+    answers={201: Answer("Stored.", obj({"stored": INT}))},
+)
 @api_view(INGEST_PERMISSION, methods=("POST",))
 def ingest_logs(request: HttpRequest) -> JsonResponse:
     """POST /api/v1/ingest/logs: a list of lines, or {"logs": [...]}."""

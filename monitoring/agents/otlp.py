@@ -204,6 +204,8 @@ def records_from_json(body: Any) -> list[Record]:
     if not isinstance(body, dict):
         raise Malformed("body: must be an ExportLogsServiceRequest object")
     for r, rl in enumerate(_list(body, "resourceLogs", "body")):
+        if not isinstance(rl, dict):  # read before _list checks it: a null or a string here was a 500
+            raise Malformed(f"resourceLogs[{r}]: must be an object")
         resource_where = f"resourceLogs[{r}].resource"
         resource = _json_attributes(_get(rl, "resource") or {}, resource_where)
         for s, sl in enumerate(_list(rl, "scopeLogs", f"resourceLogs[{r}]")):

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
+from opsportal import bodies
 from opsportal.access import api_view, json_body
+from opsportal.apidoc import ANY_OBJECT, INT, STR, Answer, Body, View, arr, describe, obj, tag
 
 from . import conf, fields, ingest, otlp
 from .api import INGEST_PERMISSION
@@ -24,6 +27,39 @@ from .fields import Errors, PayloadTooLarge
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
+
+OTLP = tag("OTLP", "OpenTelemetry OTLP/HTTP receivers (JSON or protobuf, optionally gzip).")
+OTLP_ERROR = obj(
+    {"code": INT, "message": STR, "details": arr(ANY_OBJECT), "error": STR, "errors": arr(ANY_OBJECT)},
+    description="A google.rpc.Status (code 3, INVALID_ARGUMENT); in protobuf when the request was protobuf.",
+)
+BINARY = {"type": "string", "format": "binary"}
+
+
+def _described(summary: str, what: str, message: str) -> Callable[[View], View]:
+    """The description of an OTLP receiver (``what`` it stores, the ``message`` it takes)."""
+    protobuf = {PROTOBUF: BINARY}
+    refused = "The batch was refused whole (nothing stored)"
+    return describe(
+        "POST",
+        summary,
+        tag=OTLP,
+        body=Body(
+            obj({}, extra=True, description=f"An {message} in OTLP JSON."),
+            f"An {message}: application/json or application/x-protobuf, Content-Encoding gzip allowed.",
+            content=protobuf,
+        ),
+        answers={
+            200: Answer(
+                f"Every {what} stored; an empty {message.replace('Request', 'Response')} in the request's encoding.",
+                obj({}, extra=True),
+                content=protobuf,
+            ),
+            400: Answer(f"{refused}: the message names the fields.", OTLP_ERROR, content=protobuf),
+            413: Answer("The body (compressed or not) or the batch is too large.", OTLP_ERROR, content=protobuf),
+            415: Answer("Another Content-Type or Content-Encoding.", OTLP_ERROR, content=protobuf),
+        },
+    )
 
 
 class Refusal(Exception):
@@ -66,6 +102,10 @@ def _read(request: HttpRequest) -> tuple[str, Any]:
         raw = _decompress(request.body, encoding)
     except RequestDataTooBig:
         raise Refusal(413, "request body too large") from None
+    except (
+        bodies.BodyRefused
+    ) as refused:  # answered as a google.rpc.Status like every OTLP refusal (was the API's shape)
+        raise Refusal(refused.status, str(refused.errors[0]), [e.as_dict() for e in refused.errors]) from None
     except ValueError as exc:
         status = getattr(exc, "status", None) or (413 if "larger than" in str(exc) else 400)
         raise Refusal(int(status), str(exc)) from None
@@ -114,7 +154,8 @@ def _receive(request: HttpRequest, kind: str) -> HttpResponse:
         field, _, message = str(exc).partition(": ")
         return _answer(ctype, 400, str(exc), [{"field": field, "message": message}])
     except Refusal as refusal:
-        return _answer(ctype, refusal.status, refusal.message, [{"field": "body", "message": refusal.message}])
+        errors = refusal.errors or [{"field": "body", "message": refusal.message}]
+        return _answer(ctype, refusal.status, refusal.message, errors)
     except PayloadTooLarge as exc:
         return _answer(ctype, 413, str(exc), [{"field": "body", "message": str(exc)}])
     if errors:
@@ -126,12 +167,14 @@ def _receive(request: HttpRequest, kind: str) -> HttpResponse:
     return _answer(ctype, 200)
 
 
+@_described("OTLP traces", "span", "ExportTraceServiceRequest")
 @api_view(INGEST_PERMISSION, methods=("POST",))
 def traces(request: HttpRequest) -> HttpResponse:
     """OTLP/HTTP traces: GenAI spans become agent runs and model calls."""
     return _receive(request, "traces")
 
 
+@_described("OTLP logs", "log record", "ExportLogsServiceRequest")
 @api_view(INGEST_PERMISSION, methods=("POST",))
 def logs(request: HttpRequest) -> HttpResponse:
     """OTLP/HTTP logs: records become log lines of their service (resource service.name)."""

@@ -9,12 +9,60 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from monitoring.alerts.alerting import acknowledge, resolve
-from monitoring.alerts.choices import AlertState, Severity
+from monitoring.alerts.choices import AlertEventKind, AlertState, Severity
 from monitoring.alerts.models import Alert
 from opsportal.access import api_error, api_view, json_body
+from opsportal.apidoc import (
+    ANY_OBJECT,
+    INT,
+    STR,
+    TIME,
+    Answer,
+    Body,
+    arr,
+    component,
+    describe,
+    described,
+    enum,
+    null,
+    obj,
+    page_of,
+    query,
+    tag,
+)
 from opsportal.web import ApiError, api_page, iso, parse_time
 
 STATES = {"open", "all", *AlertState.values}
+
+ALERTS = tag("Alerts", "Alerts: read them (viewers and up), acknowledge and resolve them (editors and up).")
+ALERT_FIELDS = {
+    "id": INT,
+    "dedup_key": described(STR, "What the alert is about; one open alert per key."),
+    "source": STR,
+    "severity": enum(Severity.values),
+    "state": enum(AlertState.values),
+    "summary": STR,
+    "details": ANY_OBJECT,
+    "service": null(STR),
+    "runbook": null(STR),
+    "started_at": TIME,
+    "last_seen_at": TIME,
+    "acknowledged_at": null(TIME),
+    "acknowledged_by": null(STR),
+    "resolved_at": null(TIME),
+    "resolved_by": null(STR),
+    "notification_count": INT,
+    "held": null(described(STR, "Why notifications are held (maintenance, silence, parent down ...).")),
+    "url": described(STR, "The alert's console page."),
+}
+ALERT = component("Alert", obj(ALERT_FIELDS))
+EVENT = obj({"at": TIME, "kind": enum(AlertEventKind.values), "actor": null(STR), "note": STR, "notified": null(STR)})
+ALERT_DETAIL = component("AlertDetail", obj({**ALERT_FIELDS, "events": arr(EVENT)}))
+NOTE = Body(
+    obj({"note": {"type": "string", "maxLength": 2000}}, optional=["note"], extra=True),
+    "An optional note for the alert's timeline.",
+    required=False,
+)
 
 
 def alert_json(alert: Alert, *, events: bool = False) -> dict[str, Any]:
@@ -52,6 +100,21 @@ def alert_json(alert: Alert, *, events: bool = False) -> dict[str, Any]:
     return data
 
 
+@describe(
+    "GET",
+    "List alerts",
+    tag=ALERTS,
+    params=[
+        query("state", enum(sorted(STATES)), "open (the default: firing or acknowledged), all, or one state."),
+        query("severity", enum(Severity.values)),
+        query("service", STR, "A service slug."),
+        query("source", STR, "monitoring, metrics, backups, deployments ..."),
+        query("since", TIME, "Started at or after this time (ISO-8601 with a zone)."),
+        query("page", {"type": "integer", "minimum": 1}),
+    ],
+    answers={200: Answer("One page of alerts, newest first.", page_of(ALERT))},
+    errors=(400,),
+)
 @api_view("monitoring.view_alert")
 def alerts(request: HttpRequest) -> JsonResponse:
     rows = Alert.objects.select_related("service", "acknowledged_by", "resolved_by")
@@ -83,6 +146,13 @@ def alerts(request: HttpRequest) -> JsonResponse:
     return JsonResponse({**envelope, "results": [alert_json(a) for a in page.object_list]})
 
 
+@describe(
+    "GET",
+    "One alert and its timeline",
+    tag=ALERTS,
+    answers={200: Answer("The alert with its events, oldest first.", ALERT_DETAIL)},
+    errors=(404,),
+)
 @api_view("monitoring.view_alert")
 def alert(request: HttpRequest, pk: int) -> JsonResponse:
     row = get_object_or_404(Alert.objects.select_related("service", "acknowledged_by", "resolved_by"), pk=pk)
@@ -118,11 +188,27 @@ def _act(request: HttpRequest, pk: int, verb: str) -> JsonResponse:
     return JsonResponse(alert_json(row, events=True))
 
 
+@describe(
+    "POST",
+    "Acknowledge an alert",
+    tag=ALERTS,
+    body=NOTE,
+    answers={200: Answer("The alert after the change.", ALERT_DETAIL)},
+    errors=(400, 404, 409),
+)
 @api_view("monitoring.acknowledge_alert", methods=("POST",))
 def alert_acknowledge(request: HttpRequest, pk: int) -> JsonResponse:
     return _act(request, pk, "acknowledge")
 
 
+@describe(
+    "POST",
+    "Resolve an alert",
+    tag=ALERTS,
+    body=NOTE,
+    answers={200: Answer("The alert after the change.", ALERT_DETAIL)},
+    errors=(400, 404, 409),
+)
 @api_view("monitoring.resolve_alert", methods=("POST",))
 def alert_resolve(request: HttpRequest, pk: int) -> JsonResponse:
     return _act(request, pk, "resolve")

@@ -22,10 +22,58 @@ from monitoring.alerts.choices import Severity
 from monitoring.alerts.models import Recurrence, Silence
 from monitoring.services.models import Service, Tag
 from opsportal.access import api_error, api_view, json_body
+from opsportal.apidoc import (
+    INT,
+    STR,
+    TIME,
+    Answer,
+    Body,
+    arr,
+    component,
+    describe,
+    described,
+    enum,
+    null,
+    obj,
+    query,
+    tag,
+)
 from opsportal.web import parse_time
 
 FIELDS = {"service", "tag", "key_prefix", "severity", "reason", "starts_at", "ends_at"}
 STATES = ("current", "active", "pending", "expired", "all")
+
+SILENCES = tag("Silences", "Silences: matchers that hold the notifications of the alerts they match until they end.")
+SILENCE = component(
+    "Silence",
+    obj(
+        {
+            "id": INT,
+            "matchers": obj({"service": null(STR), "tag": null(STR), "key_prefix": null(STR), "severity": null(STR)}),
+            "matches": described(STR, "The matchers, for people."),
+            "recurrence": enum(Recurrence.values),
+            "starts_at": TIME,
+            "ends_at": null(TIME),
+            "reason": STR,
+            "created_by": null(STR),
+            "created_at": TIME,
+            "state": enum(("active", "pending", "expired")),
+        }
+    ),
+)
+NEW_SILENCE = obj(
+    {
+        "service": described(STR, "A service slug."),
+        "tag": described(STR, "A tag name."),
+        "key_prefix": described({"type": "string", "maxLength": 200}, "The start of the alerts' dedup keys."),
+        "severity": enum(Severity.values),
+        "reason": {"type": "string", "minLength": 1, "maxLength": 300},
+        "starts_at": described(TIME, "Default: now."),
+        "ends_at": described(TIME, "In the future, after starts_at."),
+    },
+    optional=["service", "tag", "key_prefix", "severity", "starts_at"],
+    description="At least one of service, tag, key_prefix, severity.",
+)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -114,7 +162,22 @@ def _parse(body: Any, now: dt.datetime) -> tuple[Silence | None, dict[str, str]]
     return (None if errors else silence), errors
 
 
-@api_view("monitoring.view_silence", methods=("GET", "POST"))
+@describe(
+    "GET",
+    "List silences",
+    tag=SILENCES,
+    params=[query("state", enum(STATES), "current (the default: not yet ended), active, pending, expired or all.")],
+    answers={200: Answer("At most 500 silences, newest first.", obj({"count": INT, "results": arr(SILENCE)}))},
+    errors=(400,),
+)
+@describe(
+    "POST",
+    "Create a silence",
+    tag=SILENCES,
+    body=Body(NEW_SILENCE, "The silence; its creator is the caller."),
+    answers={201: Answer("The silence created.", SILENCE)},
+)
+@api_view("monitoring.view_silence", methods=("GET", "POST"), method_permissions={"POST": "monitoring.add_silence"})
 def silences(request: HttpRequest) -> JsonResponse:
     if request.method == "POST":
         return _create(request)
@@ -133,10 +196,6 @@ def silences(request: HttpRequest) -> JsonResponse:
 
 
 def _create(request: HttpRequest) -> JsonResponse:
-    from opsportal.access import has_perm
-
-    if not has_perm(request, "monitoring.add_silence"):
-        return api_error(403, "permission denied", permission="monitoring.add_silence")
     try:
         body = json_body(request, max_bytes=64 * 1024)
     except ValueError as exc:
@@ -151,6 +210,13 @@ def _create(request: HttpRequest) -> JsonResponse:
     return JsonResponse(silence_json(silence, now), status=201)
 
 
+@describe(
+    "POST",
+    "End a silence now",
+    tag=SILENCES,
+    answers={200: Answer("The silence, ended.", SILENCE)},
+    errors=(404, 409),
+)
 @api_view("monitoring.change_silence", methods=("POST",))
 def silence_expire(request: HttpRequest, pk: int) -> JsonResponse:
     silence = get_object_or_404(Silence.objects.select_related("service", "tag", "created_by"), pk=pk)

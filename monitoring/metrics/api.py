@@ -24,11 +24,50 @@ from monitoring.services.choices import DeploymentStatus
 from monitoring.services.models import Deployment, Service
 from opsportal import bodies
 from opsportal.access import api_error, api_view, json_body
+from opsportal.apidoc import INT, NUM, SLUG, STR, TIME, Answer, Body, arr, describe, described, enum, null, obj, tag
 from opsportal.web import iso, parse_time
 
 SAMPLE_FIELDS = {"metric", "service", "value", "at"}
 DEPLOYMENT_FIELDS = {"service", "version", "status", "at"}
 FUTURE_SLACK = dt.timedelta(minutes=5)
+
+INGEST = tag("Ingest", "Pushing data in: metric samples, deployments, agent runs, log lines, audits, OTLP.")
+AT = {
+    "description": "ISO-8601 with a zone, or Unix seconds; at most 5 minutes ahead, at most INGEST_MAX_AGE_DAYS old.",
+    "anyOf": [TIME, NUM],
+}
+SAMPLE = obj(
+    {
+        "metric": described(STR, "A metric key of the catalog (memory_usage, api_p95 ...)."),
+        "service": described(SLUG, "The service the sample is about."),
+        "value": NUM,
+        "at": AT,
+    },
+    optional=["service", "at"],
+)
+SAMPLES = Body(
+    {"oneOf": [arr(SAMPLE, minItems=1), obj({"samples": arr(SAMPLE, minItems=1)})]},
+    'A list of samples, or {"samples": [...]}; at most API_MAX_BATCH.',
+)
+DEPLOYMENT_IN = obj(
+    {
+        "service": SLUG,
+        "version": {"type": "string", "minLength": 1, "maxLength": 100},
+        "status": enum(DeploymentStatus.values),
+        "at": AT,
+    },
+    optional=["at"],
+)
+DEPLOYMENT = obj(
+    {
+        "id": INT,
+        "service": SLUG,
+        "version": STR,
+        "status": enum(DeploymentStatus.values),
+        "at": TIME,
+        "alert": null(described(INT, "The alert a failed deployment raised.")),
+    }
+)
 
 
 class Errors(list):
@@ -60,6 +99,14 @@ def _batch(request: HttpRequest, key: str) -> tuple[list[Any] | None, JsonRespon
     return bodies.batch(items, key=key), None
 
 
+@describe(
+    "POST",
+    "Push metric samples",
+    tag=INGEST,
+    body=SAMPLES,
+    answers={200: Answer("Stored.", obj({"stored": INT, "series": INT}))},
+    description="A batch is all or nothing: one bad sample refuses it with every error listed.",
+)
 @api_view("opsportal.ingest_metrics", methods=("POST",))
 def ingest_metrics(request: HttpRequest) -> JsonResponse:
     items, error = _batch(request, "samples")
@@ -111,6 +158,27 @@ def ingest_metrics(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"stored": stored, "series": len({(s.metric_id, s.label) for s in samples})})
 
 
+@describe(
+    "POST",
+    "Report deployments",
+    tag=INGEST,
+    body=Body(
+        {
+            "oneOf": [
+                DEPLOYMENT_IN,
+                arr(DEPLOYMENT_IN, minItems=1),
+                obj({"deployments": arr(DEPLOYMENT_IN, minItems=1)}),
+            ]
+        },
+        'One deployment, a list of them, or {"deployments": [...]}.',
+    ),
+    answers={
+        201: Answer(
+            'Stored: the deployment (one sent) or {"deployments": [...]}.',
+            {"oneOf": [DEPLOYMENT, obj({"deployments": arr(DEPLOYMENT)})]},
+        )
+    },
+)
 @api_view("opsportal.ingest_metrics", methods=("POST",))
 def ingest_deployments(request: HttpRequest) -> JsonResponse:
     """One deployment event (an object) or several (a list); a failed deployment raises an alert."""

@@ -15,10 +15,107 @@ from monitoring.services.choices import ServiceKind, ServiceStatus
 from monitoring.services.models import CheckResult, Service
 from monitoring.services.rollups import WindowStats, window_stats
 from opsportal.access import api_error, api_view
+from opsportal.apidoc import (
+    BOOL,
+    INT,
+    NUM,
+    SLUG,
+    STR,
+    TIME,
+    Answer,
+    arr,
+    component,
+    describe,
+    described,
+    enum,
+    mapping,
+    null,
+    obj,
+    page_of,
+    query,
+    tag,
+)
 from opsportal.web import ApiError, api_page, iso, limit_param, page_link, parse_time, time_param
 
 SUMMARY_WINDOWS = ("24h", "30d")
 DETAIL_WINDOWS = ("24h", "7d", "30d", "90d")
+
+SERVICES = tag("Services", "Watched services: state, last result, uptime, latency and raw results.")
+TIME_PARAM = "ISO-8601 with a zone (a time without one is read as UTC)."
+WINDOW = component(
+    "WindowStats",
+    obj(
+        {
+            "checks": INT,
+            "failures": INT,
+            "uptime": null(described(NUM, "0..1; null without checks.")),
+            "error_rate": null(NUM),
+            "p50_ms": null(NUM),
+            "p95_ms": null(NUM),
+            "p99_ms": null(NUM),
+        },
+        description="Probe figures over one window.",
+    ),
+)
+LAST_RESULT = obj({"at": TIME, "ok": null(BOOL), "latency_ms": null(NUM), "status_code": null(INT), "error": STR})
+SERVICE_FIELDS = {
+    "slug": SLUG,
+    "name": STR,
+    "kind": enum(ServiceKind.values),
+    "environment": STR,
+    "tags": arr(STR),
+    "enabled": BOOL,
+    "status": enum(ServiceStatus.values),
+    "since": described(TIME, "When the service entered its status."),
+    "reason": STR,
+    "last_result": null(LAST_RESULT),
+    "cert_expires_at": null(TIME),
+}
+SERVICE = component(
+    "Service",
+    obj({**SERVICE_FIELDS, "windows": mapping(WINDOW, description="24h and 30d.")}),
+)
+CHECK = obj(
+    {
+        "check_type": STR,
+        "url": STR,
+        "method": STR,
+        "headers": mapping(STR),
+        "secret_headers_from_env": described(mapping(STR), "Header -> the environment variable holding its value."),
+        "accepted_statuses": STR,
+        "expect_json_path": STR,
+        "expect_json_value": STR,
+        "expect_text": STR,
+        "degraded_latency_ms": INT,
+        "interval_seconds": INT,
+        "timeout_seconds": NUM,
+        "fail_threshold": INT,
+        "recover_threshold": INT,
+        "body_limit_bytes": INT,
+        "max_redirects": INT,
+        "verify_tls": BOOL,
+        "cert_warn_days": INT,
+        "cert_alert_days": INT,
+        "host": STR,
+        "port": null(INT),
+        "dsn_env": STR,
+        "parent": null(SLUG),
+    }
+)
+SERVICE_DETAIL = component(
+    "ServiceDetail",
+    obj(
+        {
+            **SERVICE_FIELDS,
+            "windows": mapping(WINDOW, description="24h, 7d, 30d and 90d."),
+            "check": CHECK,
+            "results_url": {"type": "string", "format": "uri"},
+        }
+    ),
+)
+RESULT = obj(
+    {"at": TIME, "ok": BOOL, "degraded": BOOL, "latency_ms": null(NUM), "status_code": null(INT), "error": STR}
+)
 
 
 def _last_result(service: Service) -> dict[str, Any] | None:
@@ -79,6 +176,19 @@ def _config_json(service: Service) -> dict[str, Any]:
     }
 
 
+@describe(
+    "GET",
+    "List services",
+    tag=SERVICES,
+    params=[
+        query("status", enum(ServiceStatus.values)),
+        query("kind", enum(ServiceKind.values)),
+        query("tag", STR, "A tag name."),
+        query("page", {"type": "integer", "minimum": 1}),
+    ],
+    answers={200: Answer("One page of services, by name.", page_of(SERVICE))},
+    errors=(400,),
+)
 @api_view("monitoring.view_service")
 def services(request: HttpRequest) -> JsonResponse:
     """GET /api/v1/services?status=&kind=&tag=&page= : state, last result, uptime and p95 (24 h, 30 d)."""
@@ -107,6 +217,13 @@ def _service_or_404(slug: str) -> Service | None:
     return Service.objects.select_related("parent").prefetch_related("tags").filter(slug=slug).first()
 
 
+@describe(
+    "GET",
+    "One service",
+    tag=SERVICES,
+    answers={200: Answer("The service, its check configuration and its figures.", SERVICE_DETAIL)},
+    errors=(404,),
+)
 @api_view("monitoring.view_service")
 def service(request: HttpRequest, slug: str) -> JsonResponse:
     """GET /api/v1/services/<slug>: state, last result, configuration, 24 h / 7 d / 30 d / 90 d figures."""
@@ -133,6 +250,32 @@ def _decode_cursor(raw: str) -> tuple[dt.datetime, int]:
         raise ApiError.field("cursor", "not a cursor returned by this API") from None
 
 
+@describe(
+    "GET",
+    "Raw results of a service",
+    tag=SERVICES,
+    params=[
+        query("since", TIME, f"From this time (default: 24 hours ago); {TIME_PARAM}"),
+        query("until", TIME, f"Before this time; {TIME_PARAM}"),
+        query("limit", {"type": "integer", "minimum": 1}, "Rows a page, at most API_PAGE_SIZE (the default)."),
+        query("cursor", STR, "From the previous page's next URL."),
+    ],
+    answers={
+        200: Answer(
+            "Results oldest first; next is the URL of the following page (keyset-paged) or null.",
+            obj(
+                {
+                    "service": SLUG,
+                    "since": TIME,
+                    "until": null(TIME),
+                    "next": null({"type": "string", "format": "uri"}),
+                    "results": arr(RESULT),
+                }
+            ),
+        )
+    },
+    errors=(400, 404),
+)
 @api_view("monitoring.view_service")
 def service_results(request: HttpRequest, slug: str) -> JsonResponse:
     """GET /api/v1/services/<slug>/results?since=&until=&limit=&cursor= : raw results, oldest first."""

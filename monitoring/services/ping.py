@@ -25,6 +25,7 @@ from monitoring.services import conf, ping_store
 from monitoring.services.choices import PingKind
 from monitoring.services.heartbeats import BODY_LIMIT, Ping, clean_body
 from opsportal.access import public_view
+from opsportal.apidoc import STR, Answer, View, describe, tag
 from opsportal.fastpath import Environ, Reply, text
 
 METHODS = ("GET", "HEAD", "POST")
@@ -124,26 +125,59 @@ def _ping(request: HttpRequest, key: uuid.UUID, suffix: str | None) -> HttpRespo
 
 
 PUBLIC_REASON = "cron jobs ping without signing in; the unguessable key in the URL is the credential"
+HEARTBEATS = tag(
+    "Heartbeats", "Pings of heartbeat checks from cron jobs and scripts; the key in the URL is the credential."
+)
 
 
+def _text_answer(what: str) -> Answer:
+    return Answer(what, STR, content_type="text/plain")
+
+
+def _described(summary: str, more: str = "") -> Callable[[View], View]:
+    """GET and POST (a POST's body, up to 10 kB, is kept with the ping) of one ping form."""
+    answers = {
+        200: _text_answer("OK: the ping was recorded."),
+        404: _text_answer("No heartbeat check has that key."),
+        429: Answer(
+            "More than PING_RATE_LIMIT pings this minute for this check.",
+            STR,
+            content_type="text/plain",
+            headers={"Retry-After": "Seconds to wait."},
+        ),
+        **({400: _text_answer(more)} if more else {}),
+    }
+
+    def decorator(view: View) -> View:
+        for method in ("POST", "GET"):
+            view = describe(method, summary, tag=HEARTBEATS, answers=answers)(view)
+        return view
+
+    return decorator
+
+
+@_described("Ping: the job ran")
 @csrf_exempt
 @public_view(PUBLIC_REASON)
 def ping_success(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
     return _ping(request, key, None)
 
 
+@_described("Ping: the job started (measures its duration)")
 @csrf_exempt
 @public_view(PUBLIC_REASON)
 def ping_start(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
     return _ping(request, key, "start")
 
 
+@_described("Ping: the job failed")
 @csrf_exempt
 @public_view(PUBLIC_REASON)
 def ping_fail(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
     return _ping(request, key, "fail")
 
 
+@_described("Ping with the job's exit status (0 succeeded, other failed)", "The exit status is over 255.")
 @csrf_exempt
 @public_view(PUBLIC_REASON)
 def ping_exit_status(request: HttpRequest, key: uuid.UUID, status: int) -> HttpResponse:

@@ -159,6 +159,23 @@ def test_malformed_otlp_json_gets_400_naming_where(token: str, body: Any, words:
     assert response.status_code == 400 and words in response.json()["message"], response.content
 
 
+@pytest.mark.parametrize("entry", [None, "x", True, 3])
+def test_a_resource_logs_entry_that_is_not_an_object_is_a_400(token: str, entry: Any) -> None:
+    """Was a 500: the resource was read from the entry before the entry was checked (found by the hostile-bodies test)."""
+    response = post("/v1/logs", {"resourceLogs": [entry]}, token)
+    assert response.status_code == 400 and "resourceLogs[0]: must be an object" in response.json()["message"]
+    assert not LogLine.objects.exists()
+
+
+def test_a_body_the_parser_refuses_is_answered_as_a_status(token: str) -> None:
+    """Was the JSON API's {"error", "errors"} without code and message (found by schemathesis)."""
+    response = post("/v1/logs", b'{"resourceLogs": [], "x\\u0000": 1}', token)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == 3 and "NUL" in body["message"] and body["details"] == []
+    assert body["errors"] == [{"field": "body", "message": "a key contains a NUL character (\\u0000)"}]
+
+
 def test_malformed_protobuf_gets_a_status_message(token: str) -> None:
     response = post("/v1/traces", b"\xff\xff\xff not protobuf", token, ctype="application/x-protobuf")
     assert response.status_code == 400 and response["Content-Type"] == "application/x-protobuf"

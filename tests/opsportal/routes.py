@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from opsportal.models import ApiToken
-from tests.role_matrix import ADMIN_ONLY, API_ADMIN, READ, Route, on_success
+from tests.role_matrix import ADMIN_ONLY, API_ADMIN, API_READ, READ, Route, on_success
 
 
 def _own_token(users: dict[str, Any]) -> dict[str, Any]:
@@ -48,6 +48,8 @@ ROUTES = [
     Route("metrics", {r: 405 for r in ("anon", "outsider", "viewer", "editor", "admin")}, method="POST"),
     Route("api_me", {"anon": 401, "outsider": 403, "viewer": 200, "editor": 200, "admin": 200}),
     Route("api_users", API_ADMIN),
+    Route("api_openapi", API_READ),
+    Route("api_docs", READ),
     Route(
         "api_user_role",
         on_success(API_ADMIN, 200),
