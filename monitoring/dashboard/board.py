@@ -4,7 +4,7 @@ On a large board a healthy group (only up or paused services) is one line with i
 24-hour uptime, and a group that needs attention lists only the services that need it; either
 opens on request (``open=<group>``). Rows are paged within a group (``page=<group>:<n>``) and the
 board as a whole stops expanding groups after ``BOARD_ROWS`` rows, so a page stays small at
-any number of services. One query reads the few board fields of every matching service; the
+any number of services. One narrow query reads every matching service (name, kind, state); the
 grouping, sorting and paging are done here, in Python.
 """
 
@@ -17,11 +17,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.core.cache import cache
+from django.db.models import Case, QuerySet, Sum, Value, When
+from django.db.models.functions import Lower
 
 from monitoring.dashboard.forms import Grouping
 from monitoring.services.choices import Resolution, ServiceKind, ServiceStatus
 from monitoring.services.models import CheckRollup, Service
+from monitoring.services.rollups import floor_time
 
 # Worst first: what needs attention is at the top.
 STATUS_ORDER = {
@@ -43,59 +46,69 @@ UNTAGGED = "~"  # the group key of services without a tag (a tag is a slug, neve
 # Group modes: nothing listed, only the services that need attention, or every service.
 COLLAPSED, ATTENTION_ONLY, ALL = "collapsed", "attention", "all"
 
-ENTRY_FIELDS = (
-    "pk",
-    "name",
-    "slug",
-    "kind",
-    "environment",
-    "enabled",
-    "status",
-    "status_reason",
-    "last_checked_at",
-    "last_ok",
-    "last_latency_ms",
-)
+ENTRY_FIELDS = ("pk", "name", "kind", "enabled", "status")
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One service as the board needs it: its effective state and what its row shows."""
+    """One service as the layout needs it: what it is called, its kind and its effective state.
+
+    What its row shows besides is read for the listed rows only (rows.Detail).
+    """
 
     pk: int
     name: str
-    slug: str
     kind: str
-    environment: str
     status: str
-    reason: str
-    checked_at: dt.datetime | None
-    last_ok: bool | None
-    latency_ms: float | None
 
 
 def read_entries(services: QuerySet[Service]) -> list[Entry]:
-    """Every service of ``services``, worst first, then by name (one query)."""
-    entries = [
-        Entry(pk, name, slug, kind, env, status if enabled else ServiceStatus.PAUSED, reason, checked, ok, latency)
-        for pk, name, slug, kind, env, enabled, status, reason, checked, ok, latency in services.order_by().values_list(
-            *ENTRY_FIELDS
-        )
-    ]
-    entries.sort(key=lambda e: (STATUS_ORDER.get(e.status, 9), e.name.lower(), e.pk))
-    return entries
-
-
-def uptime_sums(services: QuerySet[Service], first_hour: dt.datetime) -> dict[int, tuple[int, int]]:
-    """service id -> (checks, failures) over the hourly rollups from ``first_hour`` (one query)."""
-    rows = (
-        CheckRollup.objects.filter(resolution=Resolution.HOUR, start__gte=first_hour, service__in=services.values("pk"))
-        .values("service_id")
-        .annotate(c=Sum("count"), f=Sum("failures"))
-        .order_by()
-        .values_list("service_id", "c", "f")
+    """Every service of ``services``, worst first, then by name (one query of five narrow columns,
+    sorted by the database: 10,000 keys sorted in Python cost more than the query)."""
+    rank = Case(
+        When(enabled=False, then=Value(STATUS_ORDER[ServiceStatus.PAUSED])),
+        *(When(status=s, then=Value(n)) for s, n in STATUS_ORDER.items()),
+        default=Value(9),
     )
-    return {sid: (c or 0, f or 0) for sid, c, f in rows}
+    paused = ServiceStatus.PAUSED
+    rows = services.annotate(board_rank=rank).order_by("board_rank", Lower("name"), "pk")
+    return [
+        Entry(pk, name, kind, status if enabled else paused)
+        for pk, name, kind, enabled, status in rows.values_list(*ENTRY_FIELDS)
+    ]
+
+
+SETTLED_MINUTE = 5  # results of an hour still arriving a few minutes after it ended are counted then
+
+
+def _hour_sums(start: dt.datetime, end: dt.datetime | None = None) -> dict[int, tuple[int, int]]:
+    """service id -> (checks, failures) of the hourly rollups from ``start`` (before ``end``), one query."""
+    rows = CheckRollup.objects.filter(resolution=Resolution.HOUR, start__gte=start)
+    if end is not None:
+        rows = rows.filter(start__lt=end)
+    grouped = rows.values("service_id").annotate(c=Sum("count"), f=Sum("failures")).order_by()
+    return {sid: (c or 0, f or 0) for sid, c, f in grouped.values_list("service_id", "c", "f")}
+
+
+def uptime_sums(first_hour: dt.datetime, now: dt.datetime) -> dict[int, tuple[int, int]]:
+    """service id -> (checks, failures) over the 24 hourly slots from ``first_hour``, every service.
+
+    The 23 complete hours are read once and kept in the cache until the hour turns (and once
+    more SETTLED_MINUTE minutes into it, for the last results of the hour before): summing them
+    for 10,000 services means reading 230,000 index entries, most of a page's time. Only the
+    current hour is read on every request (one query, one row per service at most).
+    """
+    current = floor_time(now, Resolution.HOUR)
+    key = f"dashboard-hours:{int(first_hour.timestamp())}:{int(now.minute >= SETTLED_MINUTE)}"
+    past = cache.get(key)
+    if not isinstance(past, dict):
+        past = _hour_sums(first_hour, current)
+        cache.set(key, past, 3600)
+    sums = dict(past)
+    for sid, (c, f) in _hour_sums(current).items():
+        old_c, old_f = sums.get(sid, (0, 0))
+        sums[sid] = (old_c + c, old_f + f)
+    return sums
 
 
 @dataclass

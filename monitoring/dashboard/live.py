@@ -122,19 +122,19 @@ def changes(page: BoardPage, old: Snapshot, new: Snapshot, token: str) -> dict[s
         if was[3] != now[3]:
             feet.append(group)
     entries = {e.pk: e for _g, e in page.board.rows}
-    painted = [entries[pk] for _g, pk in replaced] + [entries[pk] for _g, pk, _a in inserts]
-    painted += [e for g in whole for e in g.rows]
-    painter = page.painter(painted)
+    wanted = [(g, entries[pk]) for g, pk in replaced] + [(g, entries[pk]) for g, pk, _a in inserts]
+    wanted += [(g, e) for g in whole for e in g.rows]
+    painted = page.paint(wanted)
 
     def row(group: Any, pk: int) -> str:
-        return painter.row(entries[pk], group.row_prefix + str(pk))
+        return painted[group.row_prefix + str(pk)]
 
     oob = '<tr hx-swap-oob="true" '
     return {
         "deletes": deletes,
         "replaced": [row(g, pk).replace("<tr ", oob, 1) for g, pk in replaced],
         "inserts": [(anchor, row(g, pk)) for g, pk, anchor in inserts],
-        "whole": [page.group_html(g, painter, oob=True) for g in whole],
+        "whole": [page.group_html(g, painted, oob=True) for g in whole],
         "heads": [page.heads[g.dom].replace("<tr ", oob, 1) for g in heads],
         "feet": [page.feet[g.dom].replace("<tr ", oob, 1) for g in feet],
         "counts_html": page.counts_html.replace("<nav ", '<nav hx-swap-oob="true" ', 1)

@@ -3,9 +3,10 @@
 ``BoardPage.build(request)`` reads the filters and what the viewer opened, lays the board out
 and renders the small pieces (counts, group heads and feet) at once, since their checksums make
 the snapshot the live refresh compares against; rows are rendered only when they are sent.
-Queries: the tag list of the filter form, the matching services, their tags (all of them when
-grouping by tag, else only the listed rows'), their 24-hour uptime sums, and, when rows are
-rendered, the uptime metric row and the listed rows' hourly rollups.
+Queries: the tag list of the filter form, the matching services (five narrow columns), their
+tags (all of them when grouping by tag, else only the listed rows'), the 24-hour uptime sums
+(board.uptime_sums), the listed rows' details, the uptime metric row, and the hourly rollups
+of the rows to render that the cache does not hold yet.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ from monitoring.dashboard.board import (
     uptime_sums,
 )
 from monitoring.dashboard.forms import BoardFilterForm, Grouping
-from monitoring.dashboard.rows import RowPainter, first_hour, tags_of, version
+from monitoring.dashboard.rows import Detail, RowPainter, details_of, first_hour, tags_of, version
+from monitoring.services.charts import uptime_thresholds
 from monitoring.services.choices import ServiceStatus
 from monitoring.services.models import Service, Tag
+from monitoring.services.thresholds import Thresholds
 
 # A snapshot: what one rendered board shows, in checksums (see live.py).
 Snapshot = dict[str, Any]
@@ -57,6 +60,8 @@ class BoardPage:
     board: Board
     now: dt.datetime
     tags: dict[int, list[str]]
+    details: dict[int, Detail]
+    limits: Thresholds | None
     heads: dict[str, str] = field(default_factory=dict)  # group dom -> rendered head row
     feet: dict[str, str] = field(default_factory=dict)
     counts_html: str = ""
@@ -71,11 +76,20 @@ class BoardPage:
         services = form.narrow(Service.objects.all())
         entries = read_entries(services)
         tags = tags_of(None, services.values("pk")) if grouping == Grouping.TAG else {}
-        sums = uptime_sums(services, first_hour(now))
+        sums = uptime_sums(first_hour(now), now)
         board = lay_out(entries, grouping, view, tags_of=tags, sums=sums, state=form.state())
+        listed = {e.pk for _g, e in board.rows}
         if grouping != Grouping.TAG:
-            tags = tags_of({e.pk for _g, e in board.rows})
-        page = cls(form=form, view=view, board=board, now=now, tags=tags)
+            tags = tags_of(listed)
+        page = cls(
+            form=form,
+            view=view,
+            board=board,
+            now=now,
+            tags=tags,
+            details=details_of(listed),
+            limits=uptime_thresholds(),
+        )
         page._render_pieces()
         return page
 
@@ -150,19 +164,22 @@ class BoardPage:
 
     def _render_pieces(self) -> None:
         head, foot = get_template("monitoring/_board_head.html"), get_template("monitoring/_board_foot.html")
+        hour = first_hour(self.now)
         for g in self.board.groups:
             context = {"g": g, "links": self.links(g), "grouping": self.board.grouping, "small": self.board.small}
             self.heads[g.dom] = head.render(context)
             self.feet[g.dom] = foot.render(context) if g.has_foot else ""
             for e in g.rows:
-                self.versions[(g.dom, e.pk)] = version(e, self.tags.get(e.pk, []), first_hour(self.now))
+                self.versions[(g.dom, e.pk)] = version(
+                    e, self.details[e.pk], self.tags.get(e.pk, []), hour, self.limits
+                )
         self.counts_html = get_template("monitoring/_board_counts.html").render(
             {"state_links": self.state_links(), "board": self.board}
         )
 
     def shape(self, group: Group) -> list[Any]:
-        """What makes a group's <tbody> itself change: its mode, page, page count, visibility, foot."""
-        return [group.mode, group.page, group.pages, bool(group.total), group.has_foot]
+        """What makes a group's <tbody> itself change: its mode, page, visibility, having a foot."""
+        return [group.mode, group.page, bool(group.total), group.has_foot]
 
     def snapshot(self) -> Snapshot:
         return {
@@ -181,11 +198,13 @@ class BoardPage:
             ],
         }
 
-    def painter(self, entries: Iterable[Entry]) -> RowPainter:
-        return RowPainter({e.pk for e in entries}, self.tags, self.now)
+    def paint(self, rows: Iterable[tuple[Group, Entry]]) -> dict[str, SafeString]:
+        """row id -> HTML of the given listed rows (from the cache when their version was rendered)."""
+        wanted = [(g.row_prefix + str(e.pk), e, self.versions[(g.dom, e.pk)]) for g, e in rows]
+        return RowPainter(self.details, self.tags, self.limits, self.now).paint(wanted)
 
-    def group_html(self, group: Group, painter: RowPainter, *, oob: bool = False) -> SafeString:
-        rows = "".join(painter.row(e, group.row_prefix + str(e.pk)) for e in group.rows)
+    def group_html(self, group: Group, painted: dict[str, SafeString], *, oob: bool = False) -> SafeString:
+        rows = "".join(painted[group.row_prefix + str(e.pk)] for e in group.rows)
         hidden = "" if group.total else " hidden"
         swap = ' hx-swap-oob="true"' if oob else ""
         return mark_safe(  # noqa: S308 - the head and foot come from templates, the rows from rows.py
@@ -198,10 +217,10 @@ class BoardPage:
         return [*self.filter_items(), *self.view.items(), ("cursor", token)]
 
     def board_context(self, token: str, *, oob: bool = False) -> dict[str, Any]:
-        painter = self.painter(e for _g, e in self.board.rows)
+        painted = self.paint(self.board.rows)
         return {
             "board": self.board,
-            "groups_html": [self.group_html(g, painter) for g in self.board.groups],
+            "groups_html": [self.group_html(g, painted) for g in self.board.groups],
             "counts_html": mark_safe(self.counts_html),  # noqa: S308 - rendered by a template
             "live_items": self.live_items(token),
             "grouping_label": Grouping(self.board.grouping).label,

@@ -1,5 +1,6 @@
-// The dashboard's services board between refreshes: "checked 40 s ago" kept current, and the
-// time of the last refresh (a 304 counts: the board was confirmed unchanged).
+// The dashboard's services board between refreshes: each row's check time (sent as UTC, so a
+// cached row stays true) shown as "40 s ago" and kept current, the UTC time kept as its tooltip;
+// and the time of the last refresh (a 304 counts: the board was confirmed unchanged).
 (function () {
   "use strict";
 
@@ -15,7 +16,9 @@
     var now = Date.now();
     document.querySelectorAll("#svc-board time[data-ago]").forEach(function (el) {
       var at = Date.parse(el.getAttribute("datetime"));
-      if (!isNaN(at)) el.textContent = ago(Math.max(0, Math.round((now - at) / 1000)));
+      if (isNaN(at)) return;
+      if (!el.title) el.title = el.textContent;
+      el.textContent = ago(Math.max(0, Math.round((now - at) / 1000)));
     });
   }
 
@@ -37,5 +40,6 @@
     }
   });
   document.addEventListener("htmx:afterSettle", tick);
+  document.addEventListener("DOMContentLoaded", tick);
   setInterval(tick, 5000);
 })();
