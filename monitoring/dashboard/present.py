@@ -70,17 +70,18 @@ class BoardPage:
     @classmethod
     def build(cls, request: HttpRequest, now: dt.datetime | None = None) -> BoardPage:
         now = now or timezone.now()
-        form = BoardFilterForm(request.GET or None, tags=list(Tag.objects.values_list("name", flat=True)))
+        tag_names = dict(Tag.objects.values_list("pk", "name"))
+        form = BoardFilterForm(request.GET or None, tags=sorted(tag_names.values()))
         grouping = form.grouping()
         view = BoardView.read(request.GET, grouping)
         services = form.narrow(Service.objects.all())
         entries = read_entries(services)
-        tags = tags_of(None, services.values("pk")) if grouping == Grouping.TAG else {}
-        sums = uptime_sums(first_hour(now), now)
+        tags = tags_of(tag_names, services=services.values("pk")) if grouping == Grouping.TAG else {}
+        sums = uptime_sums(first_hour(now), now, services)
         board = lay_out(entries, grouping, view, tags_of=tags, sums=sums, state=form.state())
         listed = {e.pk for _g, e in board.rows}
         if grouping != Grouping.TAG:
-            tags = tags_of(listed)
+            tags = tags_of(tag_names, listed)
         page = cls(
             form=form,
             view=view,

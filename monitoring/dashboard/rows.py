@@ -50,23 +50,43 @@ def first_hour(now: dt.datetime) -> dt.datetime:
     return floor_time(now, Resolution.HOUR) - dt.timedelta(hours=HOURS - 1)
 
 
-def tags_of(pks: Collection[int] | None, services: object = None) -> dict[int, list[str]]:
-    """service id -> tag names (sorted), for ``pks`` or for every service of the queryset ``services``."""
+def tags_of(names: dict[int, str], pks: Collection[int] | None = None, services: object = None) -> dict[int, list[str]]:
+    """service id -> tag names (sorted), for ``pks`` or for every service of the queryset ``services``.
+
+    Pairs come as two integers and are named from ``names`` (tag id -> name, already read).
+    """
     pairs = Service.tags.through.objects.all()
-    pairs = pairs.filter(service__in=services) if pks is None else pairs.filter(service_id__in=list(pks))
+    if pks is not None:
+        if not pks:
+            return {}
+        pairs = pairs.filter(service_id__in=list(pks))
+    else:
+        pairs = pairs.filter(service__in=services)
     out: dict[int, list[str]] = defaultdict(list)
-    for service_id, name in pairs.values_list("service_id", "tag__name").order_by("tag__name"):
-        out[service_id].append(name)
+    for service_id, tag_id in pairs.order_by().values_list("service_id", "tag_id"):
+        out[service_id].append(names.get(tag_id, "?"))
+    for tags in out.values():
+        tags.sort()
     return out
 
 
-DETAIL_FIELDS = ("pk", "slug", "environment", "status_reason", "last_checked_at", "last_ok", "last_latency_ms")
+DETAIL_FIELDS = (
+    "pk",
+    "name",
+    "slug",
+    "environment",
+    "status_reason",
+    "last_checked_at",
+    "last_ok",
+    "last_latency_ms",
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Detail:
     """What a listed row shows besides its entry: read for the listed services only."""
 
+    name: str
     slug: str
     environment: str
     reason: str
@@ -89,7 +109,7 @@ def version(entry: Entry, detail: Detail, tags: list[str], hour: dt.datetime, li
     text = "\x1f".join(
         (
             entry.status,
-            entry.name,
+            detail.name,
             entry.kind,
             detail.slug,
             detail.environment,
@@ -213,7 +233,7 @@ class RowPainter:
                 slug=escape(detail.slug),
                 status=escape(entry.status),
                 url=escape(self._url + detail.slug + "/"),
-                name=escape(entry.name),
+                name=escape(detail.name),
                 kind=escape(self._kinds.get(entry.kind, entry.kind)),
                 environment=f" \u00b7 {escape(detail.environment)}" if detail.environment else "",
                 reason=reason,
