@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the test suite needs is present and running: PostgreSQL (with pg_dump and
-# pg_restore), Redis and Debian's Chromium. Starts a stopped service; installs a missing one.
+# pg_restore), Redis, Debian's Chromium and poppler's pdftotext (the printed report's test).
+# Starts a stopped service; installs a missing one.
 set -euo pipefail
 
 apt_updated=0
@@ -37,4 +38,8 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "ensure_services: installing Chromium (Debian package)"
   apt_install chromium fonts-dejavu-core
 fi
-echo "ensure_services: PostgreSQL, Redis and Chromium are ready"
+if ! command -v pdftotext >/dev/null; then
+  echo "ensure_services: installing pdftotext (poppler-utils)"
+  apt_install poppler-utils
+fi
+echo "ensure_services: PostgreSQL, Redis, Chromium and pdftotext are ready"
