@@ -91,11 +91,19 @@ def audit_upload(request: HttpRequest) -> HttpResponse:
     tag="Ingest",
     params=[
         query(
-            "project", {"type": "string", "minLength": 1}, "The project audited (frontend, backend ...).", required=True
+            "project",
+            {"type": "string", "minLength": 1},
+            "The project audited (frontend, backend ...).",
+            required=True,
+            example="backend",
         ),
         query("tool", enum(AuditTool.values), "Default: recognised from the report."),
     ],
-    body=Body(ANY_OBJECT, "The JSON report of pip-audit (--format json) or npm audit (--json), as the tool wrote it."),
+    body=Body(
+        ANY_OBJECT,
+        "The JSON report of pip-audit (--format json) or npm audit (--json), as the tool wrote it.",
+        example={"dependencies": [{"name": "django", "version": "5.2.19", "vulns": []}], "fixes": []},
+    ),
     answers={
         201: Answer("Stored and audited.", AUDIT_RESULT),
         202: Answer("Stored, but nothing was audited (the tool's error is in error).", AUDIT_RESULT),

@@ -132,7 +132,9 @@ def api_view(
             if not request.user.is_authenticated:
                 return api_error(401, "authentication required", hint="send 'Authorization: Bearer <token>'")
             if request.method not in allowed:
-                return api_error(405, f"method {request.method} not allowed", allowed=sorted(allowed))
+                refused = api_error(405, f"method {request.method} not allowed", allowed=sorted(allowed))
+                refused["Allow"] = ", ".join(sorted(allowed))  # RFC 9110 requires it (found by schemathesis)
+                return refused
             for needed in (perm, also.get(request.method or "")):
                 if needed and not has_perm(request, needed):
                     return api_error(403, "permission denied", required=needed)

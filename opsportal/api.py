@@ -66,7 +66,11 @@ def users(request: HttpRequest) -> JsonResponse:
     "POST",
     "Give a user a role",
     tag=PORTAL,
-    body=Body(obj({"role": ROLE}, optional=["role"], extra=True), "The new role (null or absent: no role)."),
+    body=Body(
+        obj({"role": ROLE}, optional=["role"], extra=True),
+        "The new role (null or absent: no role).",
+        example={"role": "Editor"},
+    ),
     answers={200: Answer("The user with their new role.", USER)},
     errors=(400, 404),
     description="An admin cannot change their own role (400).",

@@ -7,6 +7,7 @@ repeated and nothing is fetched from elsewhere (no CDN, no script).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ class Media:
     type: str
     ref: str
     rows: list[Row]
+    example: str = ""
 
 
 @dataclass
@@ -141,9 +143,9 @@ def media(content: dict[str, Any]) -> list[Media]:
     for kind, entry in content.items():
         schema = entry.get("schema", {})
         inner = _object_of(schema)
-        out.append(
-            Media(kind, type_text(schema), ref_name(schema), rows(inner) if inner and not ref_name(schema) else [])
-        )
+        fields = rows(inner) if inner and not ref_name(schema) else []
+        example = json.dumps(entry["example"], indent=2) if "example" in entry else ""
+        out.append(Media(kind, type_text(schema), ref_name(schema), fields, example))
     return out
 
 

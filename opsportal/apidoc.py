@@ -117,10 +117,12 @@ def page_of(item: Schema) -> Schema:
 # -- parameters, bodies, answers ---------------------------------------------------------------
 
 
-def query(name: str, schema: Schema, description: str = "", *, required: bool = False) -> Schema:
+def query(name: str, schema: Schema, description: str = "", *, required: bool = False, example: Any = None) -> Schema:
     out: Schema = {"name": name, "in": "query", "required": required, "schema": schema}
     if description:
         out["description"] = description
+    if example is not None:
+        out["example"] = example
     return out
 
 
@@ -136,9 +138,14 @@ class Body:
     description: str = ""
     required: bool = True
     content: Mapping[str, Schema] = field(default_factory=dict)  # other media types and their schemas
+    # A body that works against the demo data (service "api", agent "content"): shown on the API page,
+    # and sent by the schemathesis run, which expects a 2xx for it.
+    example: Any = None
 
     def as_openapi(self) -> Schema:
-        media = {"application/json": {"schema": self.schema}} if self.schema else {}
+        media: Schema = {"application/json": {"schema": self.schema}} if self.schema else {}
+        if self.example is not None and media:
+            media["application/json"]["example"] = self.example
         media.update({kind: {"schema": schema} for kind, schema in self.content.items()})
         out: Schema = {"required": self.required, "content": media}
         if self.description:

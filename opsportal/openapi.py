@@ -159,6 +159,9 @@ def operation(view: Any, op: Operation, path_params: list[Schema]) -> Schema:
             answers.setdefault(str(code), _error(text))
     for code in op.errors:
         answers.setdefault(str(code), _error(GENERIC_ANSWERS.get(code, "Refused.")))
+    if path_params and guarded:
+        # A value the URL pattern does not match is never routed: the portal's JSON 404 under /api/.
+        answers.setdefault("404", _error(GENERIC_ANSWERS[404]))
     out: Schema = {
         "operationId": f"{op.method.lower()}_{view.__module__.replace('.', '_')}_{view.__name__}",
         "summary": op.summary,

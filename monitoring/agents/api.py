@@ -131,6 +131,7 @@ def _refused(errors: Errors) -> JsonResponse:
     body=Body(
         {"oneOf": [arr(RUN, minItems=1), obj({"runs": arr(RUN, minItems=1)})]},
         'A list of runs, or {"runs": [...]}; at most AGENT_INGEST_MAX_BATCH.',
+        example={"runs": [{"agent": "content", "id": "run-42", "duration_ms": 4200, "qa_verdict": "approved"}]},
     ),
     answers={
         201: Answer(
@@ -165,6 +166,7 @@ def ingest_runs(request: HttpRequest) -> JsonResponse:
     body=Body(
         {"oneOf": [arr(LOG, minItems=1), obj({"logs": arr(LOG, minItems=1)})]},
         'A list of lines, or {"logs": [...]}; at most LOG_INGEST_MAX_BATCH, each message at most LOG_MAX_MESSAGE_BYTES.',
+        example={"logs": [{"service": "api", "agent": "content", "level": "error", "message": "model call failed"}]},
     ),
     answers={201: Answer("Stored.", obj({"stored": INT}))},
 )

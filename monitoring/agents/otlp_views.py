@@ -34,9 +34,17 @@ OTLP_ERROR = obj(
     description="A google.rpc.Status (code 3, INVALID_ARGUMENT); in protobuf when the request was protobuf.",
 )
 BINARY = {"type": "string", "format": "binary"}
+LOGS_EXAMPLE = {
+    "resourceLogs": [
+        {
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+            "scopeLogs": [{"logRecords": [{"severityText": "ERROR", "body": {"stringValue": "model call failed"}}]}],
+        }
+    ]
+}
 
 
-def _described(summary: str, what: str, message: str) -> Callable[[View], View]:
+def _described(summary: str, what: str, message: str, example: dict[str, Any]) -> Callable[[View], View]:
     """The description of an OTLP receiver (``what`` it stores, the ``message`` it takes)."""
     protobuf = {PROTOBUF: BINARY}
     refused = "The batch was refused whole (nothing stored)"
@@ -48,6 +56,7 @@ def _described(summary: str, what: str, message: str) -> Callable[[View], View]:
             obj({}, extra=True, description=f"An {message} in OTLP JSON."),
             f"An {message}: application/json or application/x-protobuf, Content-Encoding gzip allowed.",
             content=protobuf,
+            example=example,
         ),
         answers={
             200: Answer(
@@ -167,14 +176,14 @@ def _receive(request: HttpRequest, kind: str) -> HttpResponse:
     return _answer(ctype, 200)
 
 
-@_described("OTLP traces", "span", "ExportTraceServiceRequest")
+@_described("OTLP traces", "span", "ExportTraceServiceRequest", {"resourceSpans": []})
 @api_view(INGEST_PERMISSION, methods=("POST",))
 def traces(request: HttpRequest) -> HttpResponse:
     """OTLP/HTTP traces: GenAI spans become agent runs and model calls."""
     return _receive(request, "traces")
 
 
-@_described("OTLP logs", "log record", "ExportLogsServiceRequest")
+@_described("OTLP logs", "log record", "ExportLogsServiceRequest", LOGS_EXAMPLE)
 @api_view(INGEST_PERMISSION, methods=("POST",))
 def logs(request: HttpRequest) -> HttpResponse:
     """OTLP/HTTP logs: records become log lines of their service (resource service.name)."""

@@ -62,6 +62,7 @@ NOTE = Body(
     obj({"note": {"type": "string", "maxLength": 2000}}, optional=["note"], extra=True),
     "An optional note for the alert's timeline.",
     required=False,
+    example={"note": "looking into it"},
 )
 
 

@@ -174,7 +174,11 @@ def _parse(body: Any, now: dt.datetime) -> tuple[Silence | None, dict[str, str]]
     "POST",
     "Create a silence",
     tag=SILENCES,
-    body=Body(NEW_SILENCE, "The silence; its creator is the caller."),
+    body=Body(
+        NEW_SILENCE,
+        "The silence; its creator is the caller.",
+        example={"service": "api", "reason": "deploy of 2026.03.1", "ends_at": "2099-01-01T02:00:00Z"},
+    ),
     answers={201: Answer("The silence created.", SILENCE)},
 )
 @api_view("monitoring.view_silence", methods=("GET", "POST"), method_permissions={"POST": "monitoring.add_silence"})

@@ -48,6 +48,7 @@ SAMPLE = obj(
 SAMPLES = Body(
     {"oneOf": [arr(SAMPLE, minItems=1), obj({"samples": arr(SAMPLE, minItems=1)})]},
     'A list of samples, or {"samples": [...]}; at most API_MAX_BATCH.',
+    example={"samples": [{"metric": "memory_usage", "service": "api", "value": 71.5}]},
 )
 DEPLOYMENT_IN = obj(
     {
@@ -171,6 +172,7 @@ def ingest_metrics(request: HttpRequest) -> JsonResponse:
             ]
         },
         'One deployment, a list of them, or {"deployments": [...]}.',
+        example={"service": "api", "version": "2026.03.1", "status": "succeeded"},
     ),
     answers={
         201: Answer(

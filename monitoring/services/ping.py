@@ -138,7 +138,12 @@ def _described(summary: str, more: str = "") -> Callable[[View], View]:
     """GET and POST (a POST's body, up to 10 kB, is kept with the ping) of one ping form."""
     answers = {
         200: _text_answer("OK: the ping was recorded."),
-        404: _text_answer("No heartbeat check has that key."),
+        404: Answer(
+            "No heartbeat check has that key (text), or the path is not a ping URL (the portal's not-found page).",
+            STR,
+            content_type="text/plain",
+            content={"text/html": STR},
+        ),
         429: Answer(
             "More than PING_RATE_LIMIT pings this minute for this check.",
             STR,

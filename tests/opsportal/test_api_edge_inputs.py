@@ -27,3 +27,12 @@ def test_a_nul_in_the_query_string_is_a_400_naming_the_parameter(api: Client, ur
 
 def test_a_nul_in_a_parameter_name_is_a_400(api: Client) -> None:
     assert api.get("/api/v1/alerts?a%00=1").status_code == 400
+
+
+@pytest.mark.parametrize("method", ["put", "delete", "trace"])
+def test_a_method_the_endpoint_does_not_take_is_a_405_with_allow(api: Client, method: str) -> None:
+    """The 405 had no Allow header, which RFC 9110 requires."""
+    response = getattr(api, method)("/api/v1/silences")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD, POST"
+    assert response.json()["allowed"] == ["GET", "HEAD", "POST"]

@@ -83,6 +83,8 @@ def test_each_operation_names_its_roles_and_error_shape() -> None:
     assert document["paths"]["/api/health"]["get"]["security"] == []
     for item in document["paths"].values():
         for op in item.values():
+            if any(p["in"] == "path" for p in op.get("parameters", [])):
+                assert "404" in op["responses"], op["operationId"]  # a value the pattern does not match
             if op["security"]:
                 assert {"401", "403"} <= set(op["responses"]), op["operationId"]
                 assert op["responses"]["401"]["content"]["application/json"]["schema"] == {
