@@ -1,6 +1,9 @@
 """Server-rendered SVG pictures for every page: one sparkline, cell bars, a time chart, bars, columns, lanes.
 
-Each function returns a SafeString of inline SVG in which every piece of text is escaped. Colours
+Each function returns a SafeString of inline SVG in which every piece of text is escaped. Each picture
+is ``role="img"`` with an accessible name that gives the figures it draws (lowest, highest and latest
+value of a line; slots per state and the ones that missed of a bar; every row of a bar list), for
+readers who cannot see it. Colours
 come from CSS classes only (``cell-up``, ``line-p95``, ``spark-alerting``, ``bar-failed`` ...,
 defined in static/css/portal.css), so a picture follows the page's palette and no hex value is
 repeated in Python. What a colour *means* (which uptime is good) is decided by the caller, which
@@ -19,6 +22,53 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from opsportal.formatting import ms
+
+
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def _range_text(values: Sequence[float | None], fmt: Callable[[float], str]) -> str:
+    """``lowest 3 ms, highest 9 ms, latest 5 ms (20 of 24 with data)``: what a line shows, in words."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return "no data"
+    latest = next(v for v in reversed(values) if v is not None)
+    text = f"lowest {fmt(min(present))}, highest {fmt(max(present))}, latest {fmt(latest)}"
+    if len(present) < len(values):
+        text += f" ({len(present)} of {len(values)} with data)"
+    return text
+
+
+# What the shared cell classes mean, for the text of a bar (other classes are named without their prefix).
+CELL_WORDS = {
+    "cell-up": "met the target",
+    "cell-degraded": "below target",
+    "cell-down": "alerting",
+    "cell-none": "no data",
+}
+QUIET_CELLS = ("cell-up", "cell-none", "bar-ok", "bar-none")
+LISTED = 12
+
+
+def _cells_text(cells: Sequence[tuple[str, str | None]]) -> str:
+    """``24 slots: 21 met the target, 2 below target, 1 alerting. 09:00: 97% of 60 checks; ...``."""
+    counts: dict[str, int] = {}
+    for css, _tip in cells:
+        counts[css] = counts.get(css, 0) + 1
+    words = ", ".join(
+        f"{n} {CELL_WORDS.get(css, css.split('-', 1)[-1])}" for css, n in sorted(counts.items(), key=lambda kv: -kv[1])
+    )
+    text = f"{len(cells)} slots: {words}"
+    notable = [tip for css, tip in cells if tip and css not in QUIET_CELLS]
+    if notable:
+        more = f"; {len(notable) - LISTED} more" if len(notable) > LISTED else ""
+        text += ". " + "; ".join(notable[:LISTED]) + more
+    return text
+
+
+def _named(label: str, figures: str) -> str:
+    return f"{label}: {figures}" if label else figures
 
 
 def _svg(css: str, width: float, height: float, label: str, *, size: str = "", extra: str = "") -> str:
@@ -82,8 +132,9 @@ def sparkline(
     threshold: float | None = None,
     from_zero: bool = True,
     mark_last: bool = False,
+    fmt: Callable[[float], str] = _num,
 ) -> SafeString:
-    """A small line of values, broken where a value is None.
+    """A small line of values, broken where a value is None; its name says lowest, highest and latest (``fmt``).
 
     ``from_zero`` scales from 0 to just above the largest value (latencies); otherwise from the
     smallest to the largest (percentages that hover near a line). ``threshold`` draws the alert
@@ -108,7 +159,10 @@ def sparkline(
 
     xs = _x_positions(len(values), width, 0.0 if from_zero else pad)
     points = [None if v is None else (xs[i], y_of(v)) for i, v in enumerate(values)]
-    parts = [_svg("spark", width, height, label or f"max {max(present):g}")]
+    figures = _range_text(values, fmt)
+    if threshold is not None:
+        figures += f"; alert line {fmt(threshold)}"
+    parts = [_svg("spark", width, height, _named(label, figures))]
     if threshold is not None:
         parts.append(f'<path class="threshold" d="M0 {y_of(threshold):.1f}H{width}"/>')
     parts.extend(_lines(points, css, 1.5))
@@ -126,7 +180,7 @@ def cell_bar(
     step = width / n
     gap = 1 if step > 3 else 0
     size = FLUID.format(height=height) if fluid else ""
-    parts = [_svg("bars", width, height, label or "bar", size=size)]
+    parts = [_svg("bars", width, height, _named(label, _cells_text(cells)), size=size)]
     for i, (css, tip) in enumerate(cells):
         parts.append(
             f'<rect class="{css}" x="{i * step:.1f}" y="0" width="{max(step - gap, 1):.1f}" height="{height}"'
@@ -163,7 +217,7 @@ def cell_strip(
                 f'<rect class="{css}" x="{rect_x[i]}" y="0" width="{cell}" height="{height}">'
                 f"<title>{escape(tip)}</title></rect>"
             )
-    parts = [_svg("bars", width, height, label or "bar")]
+    parts = [_svg("bars", width, height, _named(label, _cells_text(cells)))]
     parts.extend(f'<path class="{css}" d="{"".join(d)}"/>' for css, d in shared.items())
     parts.extend(singles)
     return _done(parts)
@@ -182,10 +236,11 @@ def nice_top(value: float) -> float:
 
 @dataclass
 class Series:
-    """One line of a time chart: its CSS class and (time, value or None) points."""
+    """One line of a time chart: its CSS class, (time, value or None) points, its name in the chart's text."""
 
     css: str
     points: Sequence[tuple[dt.datetime, float | None]]
+    name: str = ""
 
 
 def time_chart(
@@ -213,11 +268,14 @@ def time_chart(
     def y_of(value: float) -> float:
         return top_pad + plot_h - (min(value, top) / top) * plot_h
 
-    parts = [
-        _svg(
-            "chart", width, height, label or "chart", size='width="100%"', extra=' preserveAspectRatio="xMinYMin meet"'
-        )
-    ]
+    figures = "; ".join(
+        f"{line.name or line.css.removeprefix('line-')} {_range_text([v for _t, v in line.points], fmt)}"
+        for line in series
+    )
+    if threshold is not None:
+        figures += f"; {threshold_label or 'threshold ' + fmt(threshold)}"
+    name = _named(label or "chart", f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}; {figures}")
+    parts = [_svg("chart", width, height, name, size='width="100%"', extra=' preserveAspectRatio="xMinYMin meet"')]
     for i in range(5):
         value = top * i / 4
         y = y_of(value)
@@ -253,7 +311,7 @@ def ratio_bar(
 ) -> SafeString:
     """A filled share of a track for a ratio from 0 to 1 (cache hit rate, error budget left)."""
     share = min(max(value or 0.0, 0.0), 1.0)
-    parts = [_svg("ratio", width, height, label or f"{share * 100:.0f}%")]
+    parts = [_svg("ratio", width, height, _named(label, "no data" if value is None else f"{share * 100:.0f}%"))]
     parts.append(f'<rect class="track" width="{width}" height="{height}" rx="3"/>')
     parts.append(f'<rect class="{css}" width="{width * share:.1f}" height="{height}" rx="3"/>')
     return _done(parts)
@@ -276,7 +334,8 @@ def bars(rows: Sequence[Bar], *, width: int = 420, fmt: Callable[[float], str] =
     longest = max([r.value for r in rows] + [0.001])
     row, label_w = 18, 90
     height = row * len(rows) + 4
-    parts = [_svg("hbars", width, height, label or "bars")]
+    figures = "; ".join(f"{r.name} {fmt(r.value)}" for r in rows)
+    parts = [_svg("hbars", width, height, _named(label, figures))]
     for i, item in enumerate(rows):
         w = max(2.0, (width - 70 - label_w) * item.value / longest)
         y = 2 + i * row
@@ -306,7 +365,10 @@ def columns(
     n = max(len(points), 1)
     slot = plot_w / n
     bar_w = max(min(slot * 0.7, 28.0), 2.0)
-    parts = [_svg(css, width, height, label or "columns", extra=' xmlns="http://www.w3.org/2000/svg"')]
+    figures = "; ".join(
+        tip or (name if share is None else f"{name} {share * 100:.0f}%") for name, share, _c, tip in points
+    )
+    parts = [_svg(css, width, height, _named(label or "columns", figures), extra=' xmlns="http://www.w3.org/2000/svg"')]
     for frac, text in ((0.0, "0%"), (0.5, "50%"), (1.0, "100%")):
         y = top + plot_h * (1 - frac)
         parts.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}"/>')
@@ -338,6 +400,12 @@ class Mark:
     ident: str = ""
 
 
+def _age(days: float) -> str:
+    if days < 1:
+        return f"{days * 24:.0f} h"
+    return f"{days:.0f} d"
+
+
 LOG_TICKS = ((0, "now"), (1, "1 d"), (7, "1 w"), (30, "1 mo"), (90, "3 mo"), (365, "1 y"), (730, "2 y"))
 
 
@@ -365,7 +433,15 @@ def lane_timeline(
         ratio = math.log1p(max(age_days, 0.0)) / math.log1p(span)
         return left + plot_w * (1 - min(ratio, 1.0))
 
-    parts = [_svg(css, width, height, label, extra=' xmlns="http://www.w3.org/2000/svg"')]
+    per_lane = []
+    for key, text in lanes:
+        ages = sorted(m.age_days for m in marks if m.lane == key)
+        if ages:
+            per_lane.append(f"{text} {len(ages)}, newest {_age(ages[0])} old, oldest {_age(ages[-1])} old")
+        else:
+            per_lane.append(f"{text} none")
+    figures = "; ".join(per_lane) if marks else empty
+    parts = [_svg(css, width, height, _named(label, figures), extra=' xmlns="http://www.w3.org/2000/svg"')]
     for i, (key, text) in enumerate(lanes):
         y = top + lane_h * i + lane_h / 2
         parts.append(

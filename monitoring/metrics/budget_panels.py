@@ -49,16 +49,17 @@ def burn_down_svg(
 
     path = " ".join(f"{'M' if i == 0 else 'L'}{x(d):.1f},{y(p):.1f}" for i, (d, p) in enumerate(points))
     last_day, last = points[-1]
-    colour = "#1f9d55" if last > 25 else "#d69e2e" if last > 0 else "#d64545"
+    grade = "ok" if last > 25 else "missing" if last > 0 else "alerting"
+    days_text = "; ".join(f"{d:%b %d} {p:.0f}%" for d, p in points)
     zero = y(0.0)
     return format_html(
         '<svg class="burn-down" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{label}">'
         "<title>{label}</title>"
-        '<line x1="{p}" y1="{top}" x2="{right}" y2="{top}" stroke="#ccd3dd"/>'
-        '<line x1="{p}" y1="{zero}" x2="{right}" y2="{zero}" stroke="#d64545" stroke-dasharray="4 3"/>'
-        '<path d="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
-        '<circle cx="{cx}" cy="{cy}" r="3" fill="{colour}"/>'
-        '<text x="2" y="{top_t}" font-size="10">100%</text><text x="2" y="{zero_t}" font-size="10">0</text>'
+        '<line class="grid" x1="{p}" y1="{top}" x2="{right}" y2="{top}"/>'
+        '<line class="zero" x1="{p}" y1="{zero}" x2="{right}" y2="{zero}"/>'
+        '<path d="{path}" class="line st-{grade}"/>'
+        '<circle class="st-{grade}" cx="{cx}" cy="{cy}" r="3"/>'
+        '<text class="tick" x="2" y="{top_t}">100%</text><text class="tick" x="2" y="{zero_t}">0</text>'
         "</svg>",
         w=width,
         h=height,
@@ -69,10 +70,10 @@ def burn_down_svg(
         zero=f"{zero:.1f}",
         zero_t=f"{zero + 4:.1f}",
         path=path,
-        colour=colour,
+        grade=grade,
         cx=f"{x(last_day):.1f}",
         cy=f"{y(last):.1f}",
-        label=f"Error budget left per day over the last {days} days: {last:.0f}% now",
+        label=f"Error budget left per day over the last {days} days: {last:.0f}% now. By day: {days_text}",
     )
 
 

@@ -96,8 +96,8 @@ def uptime_strip(
 def sparkline(values: Sequence[float | None], *, width: int = 120, height: int = 22, title: str = "") -> SafeString:
     """p95 per hour as a small line; gaps where there is no data."""
     present = [v for v in values if v is not None]
-    label = title or (f"p95 max {ms(max(present))}" if present else "")
-    return charts.sparkline(values, width=width, height=height, label=label, css="line-p95")
+    label = title or (f"p95 per hour, max {ms(max(present))}" if present else "p95 per hour")
+    return charts.sparkline(values, width=width, height=height, label=label, css="line-p95", fmt=ms)
 
 
 @dataclass
@@ -119,8 +119,8 @@ def latency_chart(
 ) -> SafeString:
     """p50 and p95 latency over a time range, with a y axis in ms and the degraded threshold dashed."""
     lines = [
-        charts.Series("line-p50", [(p.start, p.p50) for p in points]),
-        charts.Series("line-p95", [(p.start, p.p95) for p in points]),
+        charts.Series("line-p50", [(p.start, p.p50) for p in points], "p50"),
+        charts.Series("line-p95", [(p.start, p.p95) for p in points], "p95"),
     ]
     return charts.time_chart(
         lines,

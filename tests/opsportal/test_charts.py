@@ -13,7 +13,10 @@ def test_sparkline_from_the_smallest_value_with_threshold_and_last_dot() -> None
         [50.0, None, 60.0, 70.0], css="spark-alerting", threshold=65.0, from_zero=False, mark_last=True, label="a<b"
     )
     assert svg.count('class="spark-alerting"') == 3  # a lone dot, one line, the dot on the latest value
-    assert '<path class="threshold"' in svg and 'aria-label="a&lt;b"' in svg
+    assert (
+        '<path class="threshold"' in svg
+        and 'aria-label="a&lt;b: lowest 50, highest 70, latest 70 (3 of 4 with data); alert line 65"' in svg
+    )
     assert not re.search(r"#[0-9a-fA-F]{3,6}\b", svg)  # colours come from the stylesheet
     # The latest value is the largest: its dot sits on the top padding.
     assert re.search(r'cy="2\.0" r="2\.2"', svg)
@@ -69,5 +72,5 @@ def test_columns_and_ratio_bars_take_their_colour_from_a_class() -> None:
     assert svg.count("<rect") == 2 and 'class="bar-none"' in svg and "open &lt;now&gt;" in svg
     assert ">100%<" in svg and not re.search(r"#[0-9a-fA-F]{3,6}\b", svg)
     bar = charts.ratio_bar(0.25, css="bar-failed", width=100, label="hit rate")
-    assert '<rect class="bar-failed" width="25.0"' in bar and 'aria-label="hit rate"' in bar
+    assert '<rect class="bar-failed" width="25.0"' in bar and 'aria-label="hit rate: 25%"' in bar
     assert 'width="160.0"' in charts.ratio_bar(3.0) and 'width="0.0"' in charts.ratio_bar(None)

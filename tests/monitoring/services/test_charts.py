@@ -47,13 +47,13 @@ def test_uptime_bar_has_one_cell_per_slot_and_escapes_labels() -> None:
     svg = uptime_bar([Cell("<b>09:00</b>", 60, 0), Cell("10:00", 0, 0)], title='24 h "uptime"')
     assert svg.count("<rect") == 2
     assert "&lt;b&gt;09:00&lt;/b&gt;: 100% of 60 checks" in svg and "10:00: no data" in svg
-    assert 'aria-label="24 h &quot;uptime&quot;"' in svg
+    assert 'aria-label="24 h &quot;uptime&quot;: 2 slots: 1 met the target, 1 no data"' in svg
 
 
 def test_sparkline_breaks_at_gaps_and_marks_lone_points() -> None:
     svg = sparkline([10.0, 20.0, None, 30.0, None, None])
     assert svg.count("<polyline") == 1 and svg.count("<circle") == 1
-    assert "p95 max 30 ms" in svg
+    assert "p95 per hour, max 30 ms: lowest 10 ms, highest 30 ms, latest 30 ms (3 of 6 with data)" in svg
     assert "<line" in sparkline([None, None])
 
 
