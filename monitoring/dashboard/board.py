@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
+from django.db import connections
 from django.db.models import Case, QuerySet, Sum, Value, When
 from django.db.models.functions import Lower
 
@@ -60,16 +61,29 @@ class Entry:
     status: str
 
 
+def fetch(rows: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a ``values_list`` queryset as plain tuples, built by the ORM, fetched by the cursor.
+
+    For the 10,000-row reads of the board: Django's per-row iteration costs five times the fetch,
+    and these columns (integers, text, booleans) need none of its conversions.
+    """
+    sql, params = rows.query.sql_with_params()
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def read_entries(services: QuerySet[Service]) -> list[Entry]:
-    """Every service of ``services``, worst first, then by name (one query of three narrow columns)."""
+    """Every service of ``services``, worst first, then by name (one query of four narrow columns,
+    sorted by the database)."""
     rank = Case(
         When(enabled=False, then=Value(STATUS_ORDER[ServiceStatus.PAUSED])),
         *(When(status=s, then=Value(n)) for s, n in STATUS_ORDER.items()),
         default=Value(len(STATES)),
     )
-    rows = services.annotate(board_rank=rank).order_by("board_rank", Lower("name"), "pk")
-    state = (*STATES, ServiceStatus.UNKNOWN)  # rank -> effective state
-    return [Entry(pk, kind, state[r]) for pk, kind, r in rows.values_list("pk", "kind", "board_rank")]
+    rows = services.order_by(rank.asc(), Lower("name"), "pk").values_list("pk", "kind", "status", "enabled")
+    paused = ServiceStatus.PAUSED
+    return [Entry(pk, kind, status if enabled else paused) for pk, kind, status, enabled in fetch(rows)]
 
 
 SETTLED_MINUTE = 5  # results of an hour still arriving a few minutes after it ended are counted then
@@ -100,7 +114,7 @@ def uptime_sums(first_hour: dt.datetime, now: dt.datetime, services: QuerySet[Se
         cache.set(key, past, 3600)
     sums = dict(past)
     rows = CheckRollup.objects.filter(resolution=Resolution.HOUR, start=current, service__in=services.values("pk"))
-    for sid, c, f in rows.order_by().values_list("service_id", "count", "failures"):
+    for sid, c, f in fetch(rows.order_by().values_list("service_id", "count", "failures")):
         old_c, old_f = sums.get(sid, (0, 0))
         sums[sid] = (old_c + c, old_f + f)
     return sums

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from monitoring.dashboard.board import Entry
+from monitoring.dashboard.board import Entry, fetch
 from monitoring.services.charts import sparkline, uptime_strip
 from monitoring.services.choices import Resolution, ServiceKind, ServiceStatus
 from monitoring.services.models import CheckRollup, Service
@@ -63,7 +63,7 @@ def tags_of(names: dict[int, str], pks: Collection[int] | None = None, services:
     else:
         pairs = pairs.filter(service__in=services)
     out: dict[int, list[str]] = defaultdict(list)
-    for service_id, tag_id in pairs.order_by().values_list("service_id", "tag_id"):
+    for service_id, tag_id in fetch(pairs.order_by().values_list("service_id", "tag_id")):
         out[service_id].append(names.get(tag_id, "?"))
     for tags in out.values():
         tags.sort()
