@@ -328,6 +328,8 @@ def run_size(n: int, server: TargetServer, env: dict[str, str], workdir: Path, a
         app = labels.labels.get(pid, "unlabelled").removeprefix("sustained-")
         by_app[app] = by_app.get(app, 0.0) + seconds / minutes
     requests = server.requests(log_index)
+    with (workdir / f"requests-{n}.txt").open("w") as out:  # for a closer look afterwards
+        out.writelines(f"{at:.3f} {path}\n" for at, path in requests)
     op_requests = requests_by_target(requests, "op")
     results, ids = results_by_target(started - 2 * INTERVAL)
     ops = {
