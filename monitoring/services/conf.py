@@ -20,3 +20,9 @@ PING_RATE_LIMIT = conf.Int(
     "Pings a minute one heartbeat check accepts; more get 429 (a job stuck in a retry loop).",
     minimum=1,
 )
+DISPATCH_EVERY_SECONDS = conf.Int(
+    "DISPATCH_EVERY_SECONDS",
+    5,
+    "How often each worker's probe dispatcher looks for due services (0: no dispatcher in the worker).",
+    minimum=0,
+)

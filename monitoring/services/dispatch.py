@@ -20,11 +20,11 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from monitoring.services import heartbeats
+from monitoring.services import heartbeats, slots
 from monitoring.services.choices import CheckType, ServiceStatus
 from monitoring.services.models import Service, ServiceFlip
 from monitoring.services.probes import SWEEP_GRACE_SECONDS, ProbeOutcome, ProbeSpec, sweep
-from monitoring.services.record import record_sweep
+from monitoring.services.record import record_sweep, reschedule
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class SweepReport:
 
     claimed: int = 0
     probed: int = 0
+    rescheduled: int = 0
     skipped: int = 0
     failed: int = 0
     busy: list[str] = field(default_factory=list)
@@ -51,6 +52,7 @@ class SweepReport:
         return {
             "claimed": self.claimed,
             "probed": self.probed,
+            "rescheduled": self.rescheduled,
             "skipped": self.skipped,
             "failed": self.failed,
             "flips": len(self.flips),
@@ -109,16 +111,9 @@ def release(token: str) -> int:
     return Service.objects.filter(claim_token=token).update(claim_token="", claimed_until=None)
 
 
-def next_due(service: Service, now: dt.datetime) -> dt.datetime:
-    """The next slot on the service's own schedule; after a long pause, one interval from now."""
-    step = dt.timedelta(seconds=service.interval_seconds)
-    following = service.next_due_at + step
-    return following if following > now else now + step
-
-
-def restart_schedule(service: Service, now: dt.datetime) -> dt.datetime:
-    """After a probe outside the schedule ("probe now"), the next one is an interval later."""
-    return now + dt.timedelta(seconds=service.interval_seconds)
+# A service due longer ago than this when a dispatcher without a previous pass (the beat task, a
+# command) claims it is stale: moved to its next slot, not probed late (monitoring.services.slots).
+STALE_AFTER = dt.timedelta(seconds=10)
 
 
 def probe_claimed(
@@ -128,20 +123,32 @@ def probe_claimed(
     advance_schedule: bool = True,
     concurrency: int | None = None,
     deadline: float | None = None,
+    fresh_since: dt.datetime | None = None,
 ) -> SweepReport:
-    """Probe services this worker has claimed, store results and states, release the claims."""
+    """Probe services this worker has claimed, store results and states, release the claims.
+
+    On schedule (``advance_schedule``), a service that fell due before ``fresh_since`` (the
+    dispatcher's previous pass; by default STALE_AFTER ago) is stale: probed only if one of its
+    slots came since, else moved to its next slot. A probed service gets the slot an interval on;
+    probed outside the schedule, its first slot half an interval or more from now."""
     started = time.perf_counter()
+    claimed_at = timezone.now()
     report = SweepReport(claimed=len(services))
     if not services:
         return report
+    if advance_schedule:
+        later = _catch_up(services, fresh_since or claimed_at - STALE_AFTER, claimed_at)
+        if later:
+            report.rescheduled = reschedule([(s, s.next_due_at) for s in later], token)
+            services = [s for s in services if s.next_due_at <= claimed_at]
     heartbeats = [s for s in services if s.check_type == CheckType.HEARTBEAT]
     if heartbeats:
         _record_overdue(heartbeats, token, report, overdue=advance_schedule)
         services = [s for s in services if s.check_type != CheckType.HEARTBEAT]
-        if not services:
-            release(token)
-            report.total_seconds = time.perf_counter() - started
-            return report
+    if not services:
+        release(token)
+        report.total_seconds = time.perf_counter() - started
+        return report
     specs = [ProbeSpec.from_service(s) for s in services]
     sweep_started = time.perf_counter()
     outcomes = sweep(specs, concurrency=concurrency, deadline=deadline)
@@ -156,17 +163,29 @@ def probe_claimed(
             continue
         report.probed += 1
         report.failed += 0 if outcome.ok else 1
-        due = next_due(service, now) if advance_schedule else restart_schedule(service, now)
+        due = slots.after_probe(service, claimed_at) if advance_schedule else slots.after_manual_probe(service, now)
         items.append((service, outcome, due))
         report.rows.append((service, outcome))
     report.flips.extend(record_sweep(items, token))
     if skipped:  # cut short by the deadline: due now, so the next dispatcher tick probes them in full
-        Service.objects.filter(pk__in=skipped, next_due_at__gt=now).update(next_due_at=now)
+        Service.objects.filter(pk__in=skipped).update(next_due_at=now)  # after this pass: fresh, not stale
     release(token)  # skipped services and any row whose result could not be written
     report.total_seconds = time.perf_counter() - started
     if report.probed:
         log.info("probe sweep: %s", report.as_dict())
     return report
+
+
+def _catch_up(services: list[Service], fresh_since: dt.datetime, now: dt.datetime) -> list[Service]:
+    """Give each stale service (due before ``fresh_since``) the slot it has since then, as if a
+    dispatcher had been running all along; return those whose slot is still to come."""
+    later = []
+    for service in services:
+        if slots.is_stale(service, fresh_since):
+            service.next_due_at = slots.slot_at_or_after(service, fresh_since)
+            if service.next_due_at > now:
+                later.append(service)
+    return later
 
 
 def _record_overdue(services: list[Service], token: str, report: SweepReport, *, overdue: bool) -> None:

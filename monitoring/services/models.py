@@ -24,6 +24,7 @@ from monitoring.services.choices import (
 )
 from monitoring.services.histogram import Histogram
 from monitoring.services.parents import cycle_message, find_cycle
+from monitoring.services.slots import EPOCH, first_due, unscheduled
 from monitoring.services.validators import (
     validate_env_name,
     validate_headers,
@@ -165,7 +166,8 @@ class Service(models.Model):
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     cert_expires_at = models.DateTimeField(null=True, blank=True)
-    next_due_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Replaced on the first save by the service's first slot (monitoring.services.slots): spread, not all now.
+    next_due_at = models.DateTimeField(default=unscheduled, db_index=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=64, blank=True)
 
@@ -194,6 +196,8 @@ class Service(models.Model):
             self.next_due_at = deadline_after(self, self.last_ping_at or timezone.now())
             if update_fields is not None:
                 kwargs["update_fields"] = [*update_fields, "next_due_at"]
+        elif self._state.adding and self.next_due_at == EPOCH:
+            self.next_due_at = first_due(self, timezone.now())
         super().save(*args, **kwargs)
 
     def clean(self) -> None:

@@ -516,7 +516,11 @@ def sweep_deadline(specs: Sequence[ProbeSpec]) -> float:
 async def sweep_async(
     specs: Sequence[ProbeSpec], *, concurrency: int | None = None, deadline: float | None = None
 ) -> list[ProbeOutcome]:
-    """Probe every spec with at most ``concurrency`` probes in flight; results in input order."""
+    """Probe every spec with at most ``concurrency`` probes in flight; results in input order.
+
+    When the deadline passes, probes not started yet are *skipped*. Under the default deadline (the
+    dispatcher's) those in flight finish within their own timeout; under an explicit one ("probe
+    now" answering a page) they are cut short too and skipped unless their timeout had run out."""
     if not specs:
         return []
     limit = max(1, concurrency or default_concurrency())
@@ -540,6 +544,11 @@ async def sweep_async(
 
     tasks = [asyncio.create_task(worker()) for _ in range(min(limit, len(specs)))]
     _done, pending = await asyncio.wait(tasks, timeout=total_deadline)
+    if pending and deadline is None:
+        # The dispatcher's own deadline: what has not started is skipped (due again at once), but a
+        # probe already sent runs to its own timeout; cut short, its request would be sent twice.
+        queue.clear()
+        _done, pending = await asyncio.wait(pending, timeout=max(s.timeout for s in specs) + SWEEP_GRACE_SECONDS)
     for task in pending:
         task.cancel()
     if pending:

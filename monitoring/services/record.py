@@ -135,6 +135,8 @@ def _compare_and_set(planned: list[tuple[Service, Plan]], token: str) -> set[int
 
 def record_sweep(items: list[Item], token: str) -> list[ServiceFlip]:
     """Store the results of one sweep under its claim ``token`` and apply them; returns the flips written."""
+    if not items:
+        return []
     insert_results([(s, o) for s, o, _due in items])
     if connection.vendor != "postgresql":
         flips = (record_outcome(s, o, claim_token=token, next_due_at=due) for s, o, due in items)
@@ -181,3 +183,24 @@ def _reapply(service: Service, outcome: ProbeOutcome, token: str, next_due_at: d
     if service.claim_token != token:
         return None
     return record_outcome(service, outcome, claim_token=token, next_due_at=next_due_at, attempts=2)
+
+
+def reschedule(dues: list[tuple[Service, dt.datetime]], token: str) -> int:
+    """Give claimed services a new due time without probing them, and release their claim."""
+    if connection.vendor != "postgresql":
+        return sum(
+            Service.objects.filter(pk=s.pk, claim_token=token).update(
+                next_due_at=due, claim_token="", claimed_until=None
+            )
+            for s, due in dues
+        )
+    sql = (
+        f"UPDATE {Service._meta.db_table} AS s SET next_due_at = v.due, claim_token = '', claimed_until = NULL "  # noqa: S608 - the table name comes from the model
+        "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, due) WHERE s.id = v.id AND s.claim_token = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [[s.pk for s, _ in dues], [due for _, due in dues], token])
+        moved = cursor.rowcount
+    for service, due in dues:
+        service.next_due_at = due
+    return moved

@@ -1,7 +1,7 @@
 """Start-up wiring of services, called once from MonitoringConfig.ready().
 
-Audit registrations, the signal that pauses a disabled service, default beat entries (dispatch
-due probes, roll up, prune), the Celery tasks module and the /metrics gauge of service states.
+Audit registrations, the signal that pauses a disabled service, default beat entries (roll up,
+prune), the worker's probe dispatcher, the Celery tasks module and the /metrics gauge of service states.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ def setup() -> None:
     from django.db.models.signals import post_save
 
     from monitoring.services import ping, tasks  # noqa: F401 - registers the Celery tasks
+    from monitoring.services.dispatcher import DispatcherStep
     from monitoring.services.models import Service, Tag
     from monitoring.services.state import ServiceStatusCollector, on_service_saved
     from opsportal import audit, fastpath
+    from opsportal.celery import app
     from opsportal.metrics import register_collector
     from opsportal.schedule import DefaultEntry, declare
 
@@ -45,14 +47,6 @@ def setup() -> None:
 
     declare(
         DefaultEntry(
-            "monitoring: dispatch due probes",
-            "monitoring.dispatch_due_probes",
-            every_seconds=5,
-            description="Claims the services whose next check is due and probes them in one sweep.",
-        )
-    )
-    declare(
-        DefaultEntry(
             "monitoring: roll up check history",
             "monitoring.rollup_history",
             every_seconds=60,
@@ -68,5 +62,8 @@ def setup() -> None:
         )
     )
     register_collector(ServiceStatusCollector())
+    # Probes are dispatched by a loop in each worker, not by a beat entry (monitoring.services.dispatcher).
+    if DispatcherStep not in app.steps["worker"]:
+        app.steps["worker"].add(DispatcherStep)
     # Cron jobs' pings skip Django's middleware in the WSGI process (see opsportal.fastpath).
     fastpath.register("/ping/", "ping", ping.handle)

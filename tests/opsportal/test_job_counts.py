@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.db.models import Sum
+from django.utils import timezone
 
 from monitoring.models import Service
 from opsportal.celery import app
@@ -34,7 +35,8 @@ def total_runs() -> int:
 
 def test_each_beat_entry_run_several_times_is_counted_each_time(client_for: Any) -> None:
     entries = declared()
-    assert {"monitoring: alerts and notifications", "monitoring: dispatch due probes"} <= {e.name for e in entries}
+    assert "monitoring: alerts and notifications" in {e.name for e in entries}
+    assert "monitoring: dispatch due probes" not in {e.name for e in entries}  # the worker's dispatcher loop
     for entry in entries:
         for n in range(RUNS):
             before = total_runs()
@@ -51,13 +53,14 @@ def test_each_beat_entry_run_several_times_is_counted_each_time(client_for: Any)
     tallies = dict(JobTally.objects.values("kind").annotate(n=Sum("runs")).values_list("kind", "n"))
     assert by_kind == tallies
     assert by_kind["alerts and notifications"] == RUNS  # idle ticks included
-    assert by_kind["probe sweep"] == RUNS
 
 
 def test_idle_and_busy_sweeps_are_both_counted(client_for: Any) -> None:
     task = app.tasks["monitoring.dispatch_due_probes"]
     task()  # nothing due
-    ServiceFactory(slug="api", name="API", url="http://127.0.0.1:9/health", timeout_seconds=1.0)
+    ServiceFactory(
+        slug="api", name="API", url="http://127.0.0.1:9/health", timeout_seconds=1.0, next_due_at=timezone.now()
+    )
     task()  # probes api (connection refused)
     Service.objects.update(next_due_at="2100-01-01T00:00:00Z")
     task()

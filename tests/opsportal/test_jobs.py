@@ -75,7 +75,13 @@ def test_probe_dispatch_records_a_sweep_only_when_something_was_due(users: dict[
     assert tasks.dispatch_due_probes() == {"claimed": 0}
     assert not JobRun.objects.exists()
     Service.objects.create(
-        name="Closed port", slug="closed", check_type="tcp", host="127.0.0.1", port=1, timeout_seconds=1
+        name="Closed port",
+        slug="closed",
+        check_type="tcp",
+        host="127.0.0.1",
+        port=1,
+        timeout_seconds=1,
+        next_due_at=timezone.now(),  # new services are spread over their interval; this one is due now
     )
     report = tasks.dispatch_due_probes()
     assert report["probed"] == 1 and report["failed"] == 1

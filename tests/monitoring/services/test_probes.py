@@ -104,6 +104,20 @@ def test_the_sweep_deadline_skips_what_could_not_start() -> None:
     assert all(r.skipped for r in results)
 
 
+def test_at_the_dispatchers_deadline_a_probe_in_flight_finishes_and_none_is_sent_twice(target: Any) -> None:
+    specs = [
+        ProbeSpec(1, url=target.url("/hang"), timeout=2.0),
+        ProbeSpec(2, url=target.url("/slow?s=1.2"), timeout=2.0),  # starts at 2 s, answers after the 3 s deadline
+        ProbeSpec(3, url=target.url("/health"), timeout=2.0),
+    ]
+    before = len(target.requests)
+    hang, slow, fast = sweep(specs, concurrency=1)  # the default deadline: longest timeout + 1 s
+    assert hang.error == "timed out after 2 s without a complete answer"
+    assert slow.ok and not slow.skipped  # cut short, its request would be sent again by the next pass
+    assert fast.skipped and fast.error == "sweep deadline reached"  # never sent: due again at once
+    assert [p for _m, p, _h in target.requests[before:]] == ["/hang", "/slow"]
+
+
 def test_slow_answer_is_degraded_not_failed(target: Any) -> None:
     result = one(http(target.url("/slow?s=0.3"), degraded_ms=100))
     assert result.ok and result.degraded
