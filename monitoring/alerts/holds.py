@@ -18,6 +18,7 @@ Holds only hold notifications: the alerts open, show on every page and say why t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,32 @@ def down_key_of(slug: str) -> str:
     return f"service:{slug}:down"
 
 
+class ServiceRows(Mapping[int, tuple[str, str, "int | None", bool]]):
+    """service id -> (name, status, parent id, enabled) of every service, read when first asked."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, tuple[str, str, int | None, bool]] | None = None
+
+    def _all(self) -> dict[int, tuple[str, str, int | None, bool]]:
+        if self._rows is None:
+            self._rows = {
+                pk: (name, status, parent_id, enabled)
+                for pk, name, status, parent_id, enabled in Service.objects.values_list(
+                    "pk", "name", "status", "parent_id", "enabled"
+                )
+            }
+        return self._rows
+
+    def __getitem__(self, key: int) -> tuple[str, str, int | None, bool]:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
 @dataclass
 class Holds:
     """What holds notifications right now, loaded once per notifier pass (a few queries)."""
@@ -46,7 +73,7 @@ class Holds:
     now: dt.datetime
     silences: list[Silence] = field(default_factory=list)
     windows: dict[int, MaintenanceWindow] = field(default_factory=dict)
-    services: dict[int, tuple[str, str, int | None, bool]] = field(default_factory=dict)
+    services: Mapping[int, tuple[str, str, int | None, bool]] = field(default_factory=dict)
     # service id -> (id, summary) of its open "down" alert
     down: dict[int, tuple[int, str]] = field(default_factory=dict)
 
@@ -55,7 +82,7 @@ class Holds:
         cls,
         now: dt.datetime | None = None,
         service_ids: set[int] | None = None,
-        services: dict[int, tuple[str, str, int | None, bool]] | None = None,
+        services: Mapping[int, tuple[str, str, int | None, bool]] | None = None,
     ) -> Holds:
         """Everything that can hold an alert now; ``service_ids``/``services`` narrow it to a few services."""
         now = now or timezone.now()
@@ -68,12 +95,7 @@ class Holds:
             if window.service_id not in windows and window.is_active(now):
                 windows[window.service_id] = window
         if services is None:
-            services = {
-                pk: (name, status, parent_id, enabled)
-                for pk, name, status, parent_id, enabled in Service.objects.values_list(
-                    "pk", "name", "status", "parent_id", "enabled"
-                )
-            }
+            services = ServiceRows()  # read on first use: most passes judge no alert at all
         downs = Alert.objects.filter(
             dedup_key__startswith="service:", dedup_key__endswith=":down", service__isnull=False
         ).exclude(state=AlertState.RESOLVED)

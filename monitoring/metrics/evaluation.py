@@ -117,23 +117,35 @@ def note_series_info(rows: list[tuple[int, str, int | None, dict[str, Any]]]) ->
         return
     probe = [SampleIn(m, label, 0.0, timezone.now(), sid, info=info) for m, label, sid, info in rows]
     ids = series_ids(probe)
-    MetricSeries.objects.bulk_update(
-        [MetricSeries(pk=ids[(s.metric_id, s.label)], info=s.info or {}) for s in probe], ["info"], batch_size=1000
-    )
+    if connection.vendor != "postgresql":
+        MetricSeries.objects.bulk_update(
+            [MetricSeries(pk=ids[(s.metric_id, s.label)], info=s.info or {}) for s in probe], ["info"], batch_size=1000
+        )
+        return
+    # One statement for every series (Django's bulk_update builds a CASE per row: most of the minute's CPU).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {MetricSeries._meta.db_table} AS s SET info = v.info "  # noqa: S608 - table name from the model
+            "FROM unnest(%s::bigint[], %s::jsonb[]) AS v(id, info) WHERE s.id = v.id AND s.info IS DISTINCT FROM v.info",
+            [[ids[(s.metric_id, s.label)] for s in probe], [json.dumps(s.info or {}) for s in probe]],
+        )
 
 
 def _move_latest(latest: dict[int, SampleIn]) -> None:
     """Set last_value/last_at (and info, when the sample has some) where the new sample is not older than what the series holds."""
     if connection.vendor == "postgresql":
         table = MetricSeries._meta.db_table
-        values = ", ".join(["(%s, %s::double precision, %s::timestamptz, %s::jsonb)"] * len(latest))
-        params: list[Any] = []
-        for sid, s in latest.items():
-            params += [sid, s.value, s.at, json.dumps(s.info) if s.info else None]
+        rows = list(latest.items())
+        params: list[Any] = [
+            [sid for sid, _ in rows],
+            [s.value for _, s in rows],
+            [s.at for _, s in rows],
+            [json.dumps(s.info) if s.info else None for _, s in rows],
+        ]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} AS s SET last_value = v.value, last_at = v.at, info = COALESCE(v.info, s.info) "  # noqa: S608 - table name from the model
-                f"FROM (VALUES {values}) AS v(id, value, at, info) "
+                "FROM unnest(%s::bigint[], %s::float8[], %s::timestamptz[], %s::jsonb[]) AS v(id, value, at, info) "
                 "WHERE s.id = v.id AND (s.last_at IS NULL OR s.last_at <= v.at)",
                 params,
             )
@@ -343,6 +355,10 @@ def series_display(series: MetricSeries) -> str:
     return f"{kind} {rest}" if rest else label
 
 
+SERIES_COLUMNS = [f.name for f in MetricSeries._meta.concrete_fields]
+SERVICE_NAMES = ["service__name", "service__slug"]
+
+
 @dataclass
 class EvaluationReport:
     series: int = 0
@@ -371,7 +387,8 @@ def evaluate(now: dt.datetime | None = None, *, compute: bool = True) -> Evaluat
     }
     live: list[tuple[str, str, dict[str, Any]]] = []
     states: dict[str, int] = defaultdict(int)
-    all_series = list(MetricSeries.objects.select_related("service"))
+    # Of each series' service only what names it (raising an alert reads more, then, from the row).
+    all_series = list(MetricSeries.objects.select_related("service").only(*SERIES_COLUMNS, *SERVICE_NAMES))
     for series in all_series:
         metric = metrics[series.metric_id]
         series.metric = metric

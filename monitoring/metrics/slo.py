@@ -84,7 +84,8 @@ def evaluate_burn_rates(now: dt.datetime) -> BurnReport:
         for m in (r.long_window_minutes, r.short_window_minutes)
     }
     counts = counts_over(windows, now)
-    services = {s.pk: s for s in Service.objects.filter(enabled=True)}
+    # Names are enough here; raising an alert reads the rest of its service's row when it needs it.
+    services = {s.pk: s for s in Service.objects.filter(enabled=True).only("name", "slug", "enabled")}
     open_keys = set(
         Alert.objects.filter(dedup_key__startswith="slo:")
         .exclude(state=AlertState.RESOLVED)

@@ -11,6 +11,7 @@ ROLLUP_RETENTION_DAYS (400). Buckets are aligned in UTC.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from collections import defaultdict
@@ -147,6 +148,48 @@ def _upsert(rows: list[CheckRollup]) -> None:
         )
 
 
+_STORE = f"""
+INSERT INTO {CheckRollup._meta.db_table} AS r (service_id, resolution, start, {", ".join(UPDATE_FIELDS)})
+SELECT v.service_id, %s, v.start, v.count, v.failures, v.degraded, v.latency_count, v.latency_sum, v.latency_max,
+    v.histogram, v.p50_ms, v.p95_ms, v.p99_ms
+FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::int[], %s::int[], %s::int[], %s::float8[], %s::float8[],
+    %s::jsonb[], %s::float8[], %s::float8[], %s::float8[])
+    AS v(service_id, start, count, failures, degraded, latency_count, latency_sum, latency_max, histogram,
+         p50_ms, p95_ms, p99_ms)
+ON CONFLICT (service_id, resolution, start) DO UPDATE SET {", ".join(f"{f} = EXCLUDED.{f}" for f in UPDATE_FIELDS)}
+"""  # noqa: S608 - the table and column names come from the model
+
+
+def _store(resolution: str, buckets: dict[tuple[int, dt.datetime], Bucket]) -> None:
+    """Write the buckets as rows of ``resolution`` (created or replaced): one statement on PostgreSQL."""
+    if not buckets:
+        return
+    if connection.vendor != "postgresql":
+        _upsert([b.to_row(sid, resolution, start) for (sid, start), b in buckets.items()])
+        return
+    columns: list[list[object]] = [[] for _ in range(12)]
+    for (sid, start), b in buckets.items():
+        hist = b.hist
+        values = (
+            sid,
+            start,
+            b.count,
+            b.failures,
+            b.degraded,
+            b.latency_count,
+            round(b.latency_sum, 3),
+            hist.max_ms,
+            json.dumps(hist.to_json()),
+            hist.quantile(0.50),
+            hist.quantile(0.95),
+            hist.quantile(0.99),
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE, [resolution, *columns])
+
+
 def _minutes_from_raw(start: dt.datetime, end: dt.datetime, top: int) -> dict[tuple[int, dt.datetime], Bucket]:
     buckets: dict[tuple[int, dt.datetime], Bucket] = defaultdict(Bucket)
     rows = CheckResult.objects.filter(at__gte=start, at__lt=end, pk__lte=top).values_list(
@@ -252,7 +295,7 @@ def _add_to_rows(resolution: str, deltas: dict[tuple[int, dt.datetime], Bucket])
         stored = CheckRollup.objects.filter(resolution=resolution, start=start, service_id__in=service_ids)
         for service_id, *values in stored.values_list("service_id", *VALUE_FIELDS).iterator(chunk_size=5000):
             deltas[(service_id, start)].add_values(*values)
-    _upsert([b.to_row(sid, resolution, start) for (sid, start), b in deltas.items()])
+    _store(resolution, deltas)
 
 
 def rollup(now: dt.datetime | None = None) -> dict[str, int | float]:

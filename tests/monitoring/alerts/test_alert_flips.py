@@ -121,3 +121,25 @@ def test_two_workers_process_each_flip_once() -> None:
     assert sum(counts) == 10
     assert Alert.objects.count() == 10
     assert not ServiceFlip.objects.filter(processed_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_flips_with_nothing_to_do_are_handled_together_and_the_others_as_before(
+    settings: Any, django_assert_max_num_queries: Any
+) -> None:
+    settings.ALERT_FLAP_FLIPS, settings.ALERT_FLAP_MINUTES = 2, 10
+    new = [ServiceFactory(slug=f"new-{i}") for i in range(30)]
+    for service in new:  # a fresh install's first checks: UNKNOWN -> UP, no alert to raise or resolve
+        flip(service, "up", 0, old="unknown")
+    api, web, db = ServiceFactory(slug="api", name="API"), ServiceFactory(slug="web"), ServiceFactory(slug="db")
+    flip(api, "down", 0, reason="HTTP 503")
+    flip(web, "down", -5), flip(web, "up", -4, old="down"), flip(web, "down", -3)  # three flips in 10 minutes
+    process_flips(now=T0 - dt.timedelta(minutes=2))
+    assert set(open_alerts()) == {"service:api:down", "service:web:flapping"}
+    flip(api, "up", 1, old="down")  # resolves the open down alert
+    flip(web, "up", 1, old="down")  # still flapping: refreshed, not quiet
+    flip(db, "degraded", 1)  # quiet
+    with django_assert_max_num_queries(40):
+        assert process_flips(now=T0 + dt.timedelta(minutes=2)) == 3
+    assert set(open_alerts()) == {"service:web:flapping"}
+    assert not ServiceFlip.objects.filter(processed_at__isnull=True).exists()
