@@ -76,8 +76,11 @@ class BoardPage:
         view = BoardView.read(request.GET, grouping)
         services = form.narrow(Service.objects.all())
         entries = read_entries(services)
-        tags = tags_of(tag_names, services=services.values("pk")) if grouping == Grouping.TAG else {}
-        sums = uptime_sums(first_hour(now), now, services)
+        # Unfiltered (the usual board), the tag pairs and the current hour need no join with the services.
+        filtered = bool(form.filter_items(without=("group", "state")))
+        scope = services if filtered else None
+        tags = tags_of(tag_names, services=scope) if grouping == Grouping.TAG else {}
+        sums = uptime_sums(first_hour(now), now, scope)
         board = lay_out(entries, grouping, view, tags_of=tags, sums=sums, state=form.state())
         listed = {e.pk for _g, e in board.rows}
         if grouping != Grouping.TAG:

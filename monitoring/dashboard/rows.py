@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import IntegerField
+from django.db.models import IntegerField, QuerySet
 from django.db.models.functions import Cast, Extract
 from django.urls import reverse
 from django.utils.html import escape
@@ -50,8 +50,11 @@ def first_hour(now: dt.datetime) -> dt.datetime:
     return floor_time(now, Resolution.HOUR) - dt.timedelta(hours=HOURS - 1)
 
 
-def tags_of(names: dict[int, str], pks: Collection[int] | None = None, services: object = None) -> dict[int, list[str]]:
-    """service id -> tag names (sorted), for ``pks`` or for every service of the queryset ``services``.
+def tags_of(
+    names: dict[int, str], pks: Collection[int] | None = None, services: QuerySet[Service] | None = None
+) -> dict[int, list[str]]:
+    """service id -> tag names (sorted), for ``pks``, for every service of the queryset ``services``,
+    or (neither given) for every service.
 
     Pairs come as two integers and are named from ``names`` (tag id -> name, already read).
     """
@@ -60,8 +63,8 @@ def tags_of(names: dict[int, str], pks: Collection[int] | None = None, services:
         if not pks:
             return {}
         pairs = pairs.filter(service_id__in=list(pks))
-    else:
-        pairs = pairs.filter(service__in=services)
+    elif services is not None:
+        pairs = pairs.filter(service__in=services.values("pk"))
     out: dict[int, list[str]] = defaultdict(list)
     for service_id, tag_id in fetch(pairs.order_by().values_list("service_id", "tag_id")):
         out[service_id].append(names.get(tag_id, "?"))
