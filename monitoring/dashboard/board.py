@@ -19,8 +19,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Case, QuerySet, Sum, Value, When
-from django.db.models.functions import Lower
+from django.db.models import QuerySet, Sum
 
 from monitoring.dashboard.forms import Grouping
 from monitoring.services.choices import Resolution, ServiceKind, ServiceStatus
@@ -52,8 +51,8 @@ COLLAPSED, ATTENTION_ONLY, ALL = "collapsed", "attention", "all"
 class Entry:
     """One service as the layout needs it: its kind and its effective state.
 
-    Its name and what its row shows are read for the listed rows only (rows.Detail): the
-    database sorts, so 10,000 names need not be fetched to place 200 of them.
+    Its name (fetched for sorting only) and what its row shows are kept for the listed rows
+    only (rows.Detail).
     """
 
     pk: int
@@ -74,16 +73,19 @@ def fetch(rows: QuerySet[Any]) -> list[tuple[Any, ...]]:
 
 
 def read_entries(services: QuerySet[Service]) -> list[Entry]:
-    """Every service of ``services``, worst first, then by name (one query of four narrow columns,
-    sorted by the database)."""
-    rank = Case(
-        When(enabled=False, then=Value(STATUS_ORDER[ServiceStatus.PAUSED])),
-        *(When(status=s, then=Value(n)) for s, n in STATUS_ORDER.items()),
-        default=Value(len(STATES)),
-    )
-    rows = services.order_by(rank.asc(), Lower("name"), "pk").values_list("pk", "kind", "status", "enabled")
-    paused = ServiceStatus.PAUSED
-    return [Entry(pk, kind, status if enabled else paused) for pk, kind, status, enabled in fetch(rows)]
+    """Every service of ``services``, worst first, then by name (one query of five narrow columns).
+
+    Sorted here: the database compares names through the collation (strcoll), which for 10,000
+    names cost more than fetching them and sorting in Python.
+    """
+    order, paused = STATUS_ORDER, ServiceStatus.PAUSED
+    rows = fetch(services.order_by().values_list("pk", "kind", "status", "enabled", "name"))
+    entries = [
+        (order.get(status if enabled else paused, 9), name.lower(), pk, kind, status, enabled)
+        for pk, kind, status, enabled, name in rows
+    ]
+    entries.sort()
+    return [Entry(pk, kind, status if enabled else paused) for _r, _n, pk, kind, status, enabled in entries]
 
 
 SETTLED_MINUTE = 5  # results of an hour still arriving a few minutes after it ended are counted then
