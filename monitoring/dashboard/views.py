@@ -40,17 +40,17 @@ def _alerts_context() -> dict[str, Any]:
     return {"alert_counts": counts, "urgent_alerts": urgent, "alerts_more": max(sum(counts.values()) - len(urgent), 0)}
 
 
-def _board_context(request: HttpRequest, page: BoardPage) -> dict[str, Any]:
+def _board_context(page: BoardPage) -> dict[str, Any]:
     """The whole board, remembered for the refreshes that will follow."""
     snapshot = page.snapshot()
     token = live.token_of(snapshot)
     live.remember(token, snapshot)
-    return {"form": page.form, "board_page": page, **page.board_context(token)}
+    return {"form": page.form, **page.board_context(token)}
 
 
 @console_view("opsportal.view_console")
 def dashboard(request: HttpRequest) -> HttpResponse:
-    context = _board_context(request, BoardPage.build(request))
+    context = _board_context(BoardPage.build(request))
     context.update(_alerts_context())
     context.update(portal_health=health.run_checks(), heartbeats=Heartbeat.objects.all())
     # Today's checklist progress and open incidents, from the maintenance app's provider (if installed).
