@@ -110,7 +110,7 @@ def populate(users: dict[str, Any], portal_url: str) -> None:
     from monitoring.alerts.public import raise_alert
     from monitoring.metrics.evaluation import evaluate
     from monitoring.models import Alert, Service
-    from monitoring.services.dispatch import probe_now, run_due
+    from monitoring.services.dispatch import probe_now
     from monitoring.services.rollups import rollup
     from tests.agents.helpers import ensure_agents
     from tests.backups.routes import catalog
@@ -121,7 +121,8 @@ def populate(users: dict[str, Any], portal_url: str) -> None:
     ensure_agents()
     with demo_target() as demo:
         call_command("seed_demo", target_url=demo.url, portal_url=portal_url, stdout=io.StringIO())
-        run_due()
+        # First due times are spread over the interval now: probe every seeded service at once.
+        probe_now(list(Service.objects.filter(enabled=True)))
         httpx.post(f"{demo.url}/_control", json={"mode": "down", "component": "api"}, timeout=5)
         api = Service.objects.get(slug="demo-api")
         for _ in range(api.fail_threshold):
