@@ -18,17 +18,7 @@ from monitoring.services.forms import CONFIG_FIELDS
 from monitoring.services.models import Deployment, Service, ServiceFlip, Tag
 from opsportal.admin import ReadOnlyAdmin
 
-STATE_FIELDS = (
-    "status",
-    "status_since",
-    "status_reason",
-    "last_checked_at",
-    "last_latency_ms",
-    "last_status_code",
-    "last_error",
-    "cert_expires_at",
-    "next_due_at",
-)
+STATE_FIELDS = Service.STATE_FIELDS
 
 
 @admin.register(Service)

@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from . import metrics
@@ -36,8 +37,6 @@ class Reply:
 
 
 Handler = Callable[[Environ], Reply | None]
-REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests"}
-REASONS |= {503: "Service Unavailable"}
 # Headers every answer of the portal carries (SecurityMiddleware and XFrameOptionsMiddleware set
 # them on Django's answers).
 COMMON_HEADERS = [
@@ -110,7 +109,7 @@ class FastPathApp:
         headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(payload)))]
         headers += [(name, value) for name, value in COMMON_HEADERS if name not in reply.headers]
         headers += reply.headers.items()
-        start_response(f"{reply.status} {REASONS.get(reply.status, '')}".rstrip(), headers)
+        start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", headers)
         method = environ.get("REQUEST_METHOD", "GET")
         metrics.REQUESTS.labels(view=route.view_name, method=method, status=str(reply.status)).inc()
         metrics.REQUEST_SECONDS.labels(view=route.view_name).observe(time.perf_counter() - started)

@@ -174,6 +174,28 @@ class Service(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # What probes, pings and the dispatcher write (never a person): read-only in the admin,
+    # left out of the audit trail, compared field by field where two write paths must agree.
+    STATE_FIELDS = (
+        "status",
+        "status_since",
+        "status_reason",
+        "consecutive_failures",
+        "consecutive_successes",
+        "consecutive_slow",
+        "consecutive_fast",
+        "last_checked_at",
+        "last_ok",
+        "last_latency_ms",
+        "last_status_code",
+        "last_error",
+        "cert_expires_at",
+        "next_due_at",
+        "last_ping_at",
+        "last_start_at",
+    )
+    CLAIM_FIELDS = ("claimed_until", "claim_token")
+
     class Meta:
         ordering = ["name"]
         permissions = [("run_probe", "Can probe a service now")]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import psycopg
 from django.db import connection
@@ -27,48 +27,6 @@ from monitoring.services.probes import ProbeOutcome
 from monitoring.services.state import Counters, next_status
 
 ONE_RESULT_DECIDES = (1, 1)
-LOOKUP_COLUMNS = (
-    "id",
-    "enabled",
-    "status",
-    "consecutive_failures",
-    "consecutive_successes",
-    "consecutive_slow",
-    "consecutive_fast",
-    "last_checked_at",
-    "heartbeat_schedule",
-    "heartbeat_period_seconds",
-    "heartbeat_cron",
-    "heartbeat_timezone",
-    "heartbeat_grace_seconds",
-    "last_ping_at",
-    "last_start_at",
-)
-# Only table and column names are formatted in (from the models, never from a request); values
-# are bound parameters.
-SERVICE, PING, RESULT = Service._meta.db_table, HeartbeatPing._meta.db_table, CheckResult._meta.db_table
-LOOKUP_SQL = f"SELECT {', '.join(LOOKUP_COLUMNS)} FROM {SERVICE} WHERE ping_key = %s AND check_type = %s"  # noqa: S608
-PING_INSERT = (
-    f"INSERT INTO {PING} (service_id, at, kind, exit_status, duration_ms, method, remote_addr, user_agent, body) "  # noqa: S608
-    "SELECT id, %(now)s::timestamptz, %(kind)s::text, %(exit_status)s::smallint, %(duration_ms)s::float8, "
-    "%(method)s::text, %(remote_addr)s::text, %(user_agent)s::text, %(body)s::text FROM u"
-)
-START_SQL = (
-    f"WITH u AS (UPDATE {SERVICE} SET last_start_at = %(now)s::timestamptz WHERE id = %(id)s::bigint RETURNING id) "  # noqa: S608
-    f"{PING_INSERT} RETURNING 1"
-)
-RESULT_SQL = (
-    f"WITH u AS (UPDATE {SERVICE} SET consecutive_failures = %(failures)s, consecutive_successes = %(successes)s, "  # noqa: S608
-    "consecutive_slow = %(slow)s, consecutive_fast = %(fast)s, last_checked_at = %(now)s, last_ok = %(ok)s, "
-    "last_latency_ms = %(duration_ms)s, last_status_code = NULL, last_error = %(error)s, "
-    "next_due_at = %(next_due_at)s, last_ping_at = %(now)s, last_start_at = NULL "
-    "WHERE id = %(id)s::bigint AND status = %(status)s::text AND enabled "
-    "AND last_checked_at IS NOT DISTINCT FROM %(last_checked_at)s::timestamptz RETURNING id), "
-    f"p AS ({PING_INSERT}) "
-    f"INSERT INTO {RESULT} (service_id, at, ok, degraded, latency_ms, status_code, error) "
-    "SELECT id, %(now)s::timestamptz, %(ok)s::boolean, false, %(duration_ms)s::float8, NULL, %(error)s::text "
-    "FROM u RETURNING 1"
-)
 
 
 @dataclass(frozen=True)
@@ -96,6 +54,35 @@ class Check:
         return Counters(
             self.consecutive_failures, self.consecutive_successes, self.consecutive_slow, self.consecutive_fast
         )
+
+
+LOOKUP_COLUMNS = tuple(f.name for f in fields(Check))
+# Only table and column names are formatted in (from the models, never from a request); values
+# are bound parameters.
+SERVICE, PING, RESULT = Service._meta.db_table, HeartbeatPing._meta.db_table, CheckResult._meta.db_table
+LOOKUP_SQL = f"SELECT {', '.join(LOOKUP_COLUMNS)} FROM {SERVICE} WHERE ping_key = %s AND check_type = %s"  # noqa: S608
+PING_INSERT = (
+    f"INSERT INTO {PING} (service_id, at, kind, exit_status, duration_ms, method, remote_addr, user_agent, body) "  # noqa: S608
+    "SELECT id, %(now)s::timestamptz, %(kind)s::text, %(exit_status)s::smallint, %(duration_ms)s::float8, "
+    "%(method)s::text, %(remote_addr)s::text, %(user_agent)s::text, %(body)s::text FROM u"
+)
+START_SQL = (
+    f"WITH u AS (UPDATE {SERVICE} SET last_start_at = %(now)s::timestamptz WHERE id = %(id)s::bigint RETURNING id) "  # noqa: S608
+    f"{PING_INSERT} RETURNING 1"
+)
+RESULT_SQL = (
+    f"WITH u AS (UPDATE {SERVICE} SET consecutive_failures = %(consecutive_failures)s, "  # noqa: S608
+    "consecutive_successes = %(consecutive_successes)s, consecutive_slow = %(consecutive_slow)s, "
+    "consecutive_fast = %(consecutive_fast)s, last_checked_at = %(now)s, last_ok = %(ok)s, "
+    "last_latency_ms = %(duration_ms)s, last_status_code = NULL, last_error = %(error)s, "
+    "next_due_at = %(next_due_at)s, last_ping_at = %(now)s, last_start_at = NULL "
+    "WHERE id = %(id)s::bigint AND status = %(status)s::text AND enabled "
+    "AND last_checked_at IS NOT DISTINCT FROM %(last_checked_at)s::timestamptz RETURNING id), "
+    f"p AS ({PING_INSERT}) "
+    f"INSERT INTO {RESULT} (service_id, at, ok, degraded, latency_ms, status_code, error) "
+    "SELECT id, %(now)s::timestamptz, %(ok)s::boolean, false, %(duration_ms)s::float8, NULL, %(error)s::text "
+    "FROM u RETURNING 1"
+)
 
 
 def _execute(sql: str, params: Sequence[object] | Mapping[str, object]) -> tuple[object, ...] | None:
@@ -145,18 +132,12 @@ def _single_statement(check: Check, ping: Ping, now: dt.datetime) -> bool:
         new_status, counters, _ = next_status(check.status, check.counters, *ONE_RESULT_DECIDES, outcome)
         if new_status != check.status:
             return False  # a flip: the ORM path writes it with its ServiceFlip row
-        params |= {
+        params |= counters.as_fields() | {
             "ok": ok,
             "error": error[:300],
             "status": check.status,
             "last_checked_at": check.last_checked_at,
             "next_due_at": deadline_after(check, now),
-        }
-        params |= {
-            "failures": counters.failures,
-            "successes": counters.successes,
-            "slow": counters.slow,
-            "fast": counters.fast,
         }
         sql = RESULT_SQL
     return _execute(sql, params) is not None

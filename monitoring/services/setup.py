@@ -19,28 +19,7 @@ def setup() -> None:
     from opsportal.metrics import register_collector
     from opsportal.schedule import DefaultEntry, declare
 
-    audit.register(
-        Service,
-        exclude={
-            "status",
-            "status_since",
-            "status_reason",
-            "consecutive_failures",
-            "consecutive_successes",
-            "consecutive_slow",
-            "consecutive_fast",
-            "last_checked_at",
-            "last_ok",
-            "last_latency_ms",
-            "last_status_code",
-            "last_error",
-            "cert_expires_at",
-            "next_due_at",
-            "claimed_until",
-            "claim_token",
-            "updated_at",
-        },
-    )
+    audit.register(Service, exclude={*Service.STATE_FIELDS, *Service.CLAIM_FIELDS, "updated_at"})
     audit.register(Tag)
 
     post_save.connect(on_service_saved, sender=Service, dispatch_uid="monitoring-service-paused-follows-enabled")

@@ -36,29 +36,12 @@ SEQUENCE = [  # (minutes after T0, kind, exit status): runs that pass, fail, rec
     (181, PingKind.SUCCESS, None),
     (240, PingKind.SUCCESS, None),
 ]
-SERVICE_FIELDS = (
-    "status",
-    "status_reason",
-    "status_since",
-    "consecutive_failures",
-    "consecutive_successes",
-    "consecutive_slow",
-    "consecutive_fast",
-    "last_checked_at",
-    "last_ok",
-    "last_latency_ms",
-    "last_status_code",
-    "last_error",
-    "next_due_at",
-    "last_ping_at",
-    "last_start_at",
-)
 
 
 def _state(service: Service) -> dict[str, Any]:
     fresh = Service.objects.get(pk=service.pk)
     rows = {
-        "service": {name: getattr(fresh, name) for name in SERVICE_FIELDS},
+        "service": {name: getattr(fresh, name) for name in Service.STATE_FIELDS},
         "pings": list(
             HeartbeatPing.objects.filter(service=service)
             .order_by("at")

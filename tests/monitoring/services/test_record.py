@@ -36,24 +36,7 @@ def result(service: Service, kind: str, at: dt.datetime) -> ProbeOutcome:
 
 
 def _state(slug: str) -> tuple[Any, ...]:
-    return tuple(
-        Service.objects.filter(slug=slug).values_list(
-            "status",
-            "status_since",
-            "status_reason",
-            "consecutive_failures",
-            "consecutive_successes",
-            "consecutive_slow",
-            "consecutive_fast",
-            "last_checked_at",
-            "last_ok",
-            "last_latency_ms",
-            "last_status_code",
-            "last_error",
-            "next_due_at",
-            "claim_token",
-        )[0]
-    )
+    return tuple(Service.objects.filter(slug=slug).values_list(*Service.STATE_FIELDS, "claim_token")[0])
 
 
 def _flips(prefix: str) -> list[tuple[Any, ...]]:
