@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -30,6 +31,16 @@ from monitoring.services.models import Service
 from opsportal.jobs import record_job
 
 log = logging.getLogger(__name__)
+
+# The loop runs in a thread of the worker's main process, which forks the pool's children. A fork
+# taken while this thread is inside the database driver copies its held locks into the child, where
+# nothing ever releases them (seen with SQLite: a child's first query waited forever, and the
+# worker's warm shutdown with it). Each pass holds this lock and a fork waits for it.
+_fork_guard = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_fork_guard.acquire, after_in_parent=_fork_guard.release, after_in_child=_fork_guard.release
+    )
 
 
 def due_now(now: dt.datetime) -> bool:
@@ -74,15 +85,17 @@ class Dispatcher:
         try:
             while not stopping.is_set():
                 began = time.monotonic()
-                close_old_connections()
-                try:
-                    self.pass_once()
-                except Exception:
-                    log.exception("probe dispatcher pass failed")
-                    connection.close()
+                with _fork_guard:
+                    close_old_connections()
+                    try:
+                        self.pass_once()
+                    except Exception:
+                        log.exception("probe dispatcher pass failed")
+                        connection.close()
                 stopping.wait(max(0.0, self.every - (time.monotonic() - began)))
         finally:
-            connection.close()
+            with _fork_guard:
+                connection.close()
 
 
 class DispatcherStep(bootsteps.StartStopStep):

@@ -87,3 +87,31 @@ def test_a_worker_probes_due_services_without_beat(target: Any, tmp_path: Path) 
         except subprocess.TimeoutExpired:
             proc.kill()
     assert Service.objects.count() == 1
+
+
+def test_a_fork_waits_for_the_pass_in_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool forks its children beside the loop's thread: never while a pass is in the database driver."""
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_pass(self: Dispatcher, now: Any = None) -> None:
+        entered.set()
+        release.wait(5)
+        time.sleep(0.3)
+
+    monkeypatch.setattr(Dispatcher, "pass_once", slow_pass)
+    stopping = threading.Event()
+    loop = threading.Thread(target=Dispatcher(60).run, args=(stopping,), daemon=True)
+    loop.start()
+    assert entered.wait(5)
+    release.set()
+    began = time.monotonic()
+    pid = os.fork()
+    if pid == 0:  # the child: nothing of the test's state is touched
+        os._exit(0)
+    waited = time.monotonic() - began
+    os.waitpid(pid, 0)
+    stopping.set()
+    loop.join(5)
+    assert waited >= 0.25, f"fork went ahead {waited:.3f} s into a pass"
