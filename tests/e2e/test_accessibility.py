@@ -105,10 +105,12 @@ def test_every_console_page_passes_axe(browser: Any, live_server: Any, users: di
     dark = [p for p in every_page if p.route.name in DARK_PAGES]
     assert {p.route.name for p in dark} == DARK_PAGES, "a DARK_PAGES name is no page of the matrix"
     login = [Page(Route("login", {}), "/login/")]
+    # The board's other groupings draw per-group state pills (the default, by state, does not).
+    boards = [Page(Route("monitoring:dashboard", {}), f"/?group={g}") for g in ("kind", "tag")]
     passes = [
-        ("admin", "light", None, every_page),
+        ("admin", "light", None, every_page + boards),
         ("viewer", "light", None, pages_for("viewer", every_page)),
-        ("admin", "dark", COLOUR_RULES, dark),
+        ("admin", "dark", COLOUR_RULES, dark + boards),
         ("anon", "light", None, login),
         ("anon", "dark", None, login),
     ]
