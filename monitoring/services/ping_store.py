@@ -27,6 +27,7 @@ from monitoring.services.probes import ProbeOutcome
 from monitoring.services.state import Counters, next_status
 
 ONE_RESULT_DECIDES = (1, 1)
+PREPARE_ONLY_WHEN_ASKED = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,12 @@ def _execute(sql: str, params: Sequence[object] | Mapping[str, object]) -> tuple
     """One statement on Django's connection, as a server-side prepared statement (psycopg
     prepares it once per connection, so PostgreSQL parses and plans it once, not per ping)."""
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django turns psycopg's statement preparation off (None) and then prepare=True is
+        # ignored too. A threshold no query reaches prepares only what asks for it (these).
+        raw.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
+    with psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.fetchone()
 

@@ -82,6 +82,27 @@ def test_fast_path_leaves_exactly_the_rows_of_the_orm_path() -> None:
 
 
 @pytest.mark.django_db
+def test_the_lookup_and_the_write_are_prepared_statements_on_the_server() -> None:
+    """Parsed and planned once per connection: Django turns psycopg's preparation off, and
+    prepare=True alone was silently ignored (the server had no prepared statement at all)."""
+    from django.db import connection
+
+    check = HeartbeatFactory(slug="prepared", status=ServiceStatus.UP, last_checked_at=T0)
+    for minutes in (1, 2):
+        found = ping_store.lookup(check.ping_key)
+        assert ping_store._single_statement(
+            found, Ping(PingKind.SUCCESS, None, "GET", "", "", ""), T0 + dt.timedelta(minutes=minutes)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = {row[0] for row in cursor.fetchall()}
+    assert any(s.startswith("SELECT id, enabled") and "ping_key = $1" in s for s in prepared), prepared
+    assert any(s.startswith("WITH u AS (UPDATE") for s in prepared), prepared
+    # Django's own queries on the same connection are not prepared (only what asks for it).
+    assert not any("django_" in s for s in prepared)
+
+
+@pytest.mark.django_db
 def test_a_lost_compare_and_set_goes_the_orm_way_and_stores_one_ping() -> None:
     service = HeartbeatFactory(slug="raced")
     ping = Ping(PingKind.SUCCESS)
