@@ -1,4 +1,4 @@
-"""Browser: at 390 px wide (a phone) the alerts list, an alert page and the checklists fit
+"""Browser: at 390 px wide (a phone) the dashboard, the alerts list, an alert page and the checklists fit
 the screen: the page does not scroll sideways, no element reaches past the right edge, and each
 shows a name, a state and its main action. A full-page screenshot of each is saved (SCREENSHOT_DIR)."""
 
@@ -54,6 +54,14 @@ def test_phone_pages_fit_390_px(browser: Any, live_server: Any, users: dict[str,
     sign_in_browser(context, users["editor"], live_server.url)
     page = context.new_page()
     base = live_server.url
+
+    page.goto(f"{base}/", wait_until="load")
+    check_fits(page, "dashboard", shots)
+    card = page.locator("#svc-table tr[data-service]").first  # the first service, what needs attention first
+    assert within_screen(card.locator("th a"))  # its name, which opens it
+    assert within_screen(card.locator(".badge"))  # its state
+    assert within_screen(card.locator("svg").first)  # the 24 h uptime strip, not cut
+    assert card.locator(".badge").inner_text().strip().lower() in {"down", "degraded", "unknown"}
 
     page.goto(f"{base}/alerts/", wait_until="load")
     check_fits(page, "alerts", shots)
