@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -77,9 +77,36 @@ def _stamp(ids: list[int], now: dt.datetime, extra: Q) -> tuple[str, list[Servic
     return token, won
 
 
+# One statement on PostgreSQL: lock what is due (skipping rows another dispatcher holds), stamp
+# the claim with an expiry past the longest timeout among them, and say which ids it got. The
+# ORM's three statements with ``pk__in`` a list of thousands cost a sixth of a 10,000-service sweep.
+_TABLE = Service._meta.db_table
+CLAIM_DUE_SQL = (
+    f"WITH picked AS (SELECT id, timeout_seconds FROM {_TABLE} "  # noqa: S608 - the table name from the model
+    "WHERE enabled AND next_due_at <= %(now)s AND status <> %(paused)s "
+    "AND (claimed_until IS NULL OR claimed_until < %(now)s) "
+    "ORDER BY next_due_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED), "
+    "longest AS (SELECT max(timeout_seconds) AS seconds FROM picked) "
+    f"UPDATE {_TABLE} AS s SET claim_token = %(token)s, "
+    "claimed_until = %(now)s + make_interval(secs => longest.seconds + %(grace)s) "
+    "FROM picked, longest WHERE s.id = picked.id RETURNING s.id"
+)
+
+
 def claim_due(*, now: dt.datetime | None = None, limit: int = DEFAULT_BATCH) -> tuple[str, list[Service]]:
     """Claim up to ``limit`` enabled services whose next due time has come."""
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        token = uuid.uuid4().hex
+        grace = SWEEP_GRACE_SECONDS + CLAIM_MARGIN.total_seconds()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                CLAIM_DUE_SQL,
+                {"now": now, "paused": str(ServiceStatus.PAUSED), "limit": limit, "token": token, "grace": grace},
+            )
+            if not cursor.fetchone():
+                return token, []
+        return token, list(Service.objects.filter(claim_token=token).order_by("pk"))
     due = Q(enabled=True, next_due_at__lte=now) & ~Q(status=ServiceStatus.PAUSED)
     with transaction.atomic():
         ids = list(

@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import httpx
@@ -84,8 +84,6 @@ class ProbeSpec:
     @classmethod
     def from_service(cls, service: Any, environ: Mapping[str, str] | None = None) -> ProbeSpec:
         """Build a spec from a Service row, reading secret values from the environment now."""
-        from monitoring.services.validators import parse_status_codes
-
         env = os.environ if environ is None else environ
         secrets: dict[str, str] = {}
         missing: list[str] = []
@@ -115,7 +113,7 @@ class ProbeSpec:
             secret_headers=secrets,
             missing_env=tuple(missing),
             invalid_env=tuple(invalid),
-            accepted=tuple(parse_status_codes(service.accepted_statuses or "200-299")),
+            accepted=accepted_statuses(service.accepted_statuses or "200-299"),
             expect_json_path=service.expect_json_path,
             expect_json_value=service.expect_json_value,
             expect_text=service.expect_text,
@@ -168,6 +166,15 @@ class ProbeOutcome:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+@lru_cache(maxsize=256)
+def accepted_statuses(value: str) -> tuple[tuple[int, int], ...]:
+    """The accepted status ranges of a service's setting, parsed once per distinct value (a sweep
+    of 10,000 services has a handful of distinct ones)."""
+    from monitoring.services.validators import parse_status_codes
+
+    return tuple(parse_status_codes(value))
 
 
 # TLS contexts are built once per process: loading the CA bundle costs milliseconds.

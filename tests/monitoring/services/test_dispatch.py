@@ -54,6 +54,25 @@ def test_a_claimed_service_is_not_claimed_again_until_its_claim_expires() -> Non
 
 
 @pytest.mark.django_db
+def test_a_claim_lasts_past_the_longest_timeout_of_its_batch_and_leaves_the_rest() -> None:
+    from monitoring.services.dispatch import CLAIM_MARGIN
+    from monitoring.services.probes import SWEEP_GRACE_SECONDS
+
+    now = timezone.now()
+    for n, timeout in enumerate((2.0, 7.5, 3.0)):
+        ServiceFactory(slug=f"s{n}", timeout_seconds=timeout, next_due_at=now - dt.timedelta(seconds=3 - n))
+    ServiceFactory(slug="off", enabled=False, next_due_at=now - dt.timedelta(seconds=9))
+    ServiceFactory(slug="later", next_due_at=now + dt.timedelta(seconds=30))
+    token, won = claim_due(now=now, limit=2)
+    assert [s.slug for s in won] == ["s0", "s1"]  # the two due longest, in due order
+    until = now + dt.timedelta(seconds=7.5 + SWEEP_GRACE_SECONDS) + CLAIM_MARGIN
+    assert {s.claimed_until for s in won} == {until} and {s.claim_token for s in won} == {token}
+    rest = Service.objects.exclude(slug__in=["s0", "s1"])
+    assert set(rest.values_list("claim_token", flat=True)) == {""}
+    assert [s.slug for s in claim_due(now=now)[1]] == ["s2"]
+
+
+@pytest.mark.django_db
 def test_probing_advances_each_row_on_its_own_schedule(target: Any) -> None:
     due = timezone.now() - dt.timedelta(seconds=1)
     fast = ServiceFactory(slug="fast", url=target.url("/health"), interval_seconds=10, next_due_at=due)
@@ -63,10 +82,17 @@ def test_probing_advances_each_row_on_its_own_schedule(target: Any) -> None:
         slug="later", url=target.url("/health"), next_due_at=timezone.now() + dt.timedelta(minutes=1)
     )
     report = run_due()
+    finished = timezone.now()
     assert report.probed == 2 and report.failed == 0
     fast.refresh_from_db(), slow.refresh_from_db(), paused.refresh_from_db(), future.refresh_from_db()
-    for service, step in ((fast, 10), (slow, 300)):  # its next slot, at least half an interval on
-        assert service.next_due_at == slot_at_or_after(service, due + dt.timedelta(seconds=step / 2))
+    for service, step in ((fast, 10), (slow, 300)):  # its next slot, at least half an interval after the claim
+        # The claim came between ``due`` and ``finished``: on a slow machine half an interval from
+        # the claim can pass one more slot boundary than half an interval from ``due``.
+        earliest = slot_at_or_after(service, due + dt.timedelta(seconds=step / 2))
+        latest = slot_at_or_after(service, finished + dt.timedelta(seconds=step / 2))
+        assert earliest <= service.next_due_at <= latest
+        assert service.next_due_at == slot_at_or_after(service, service.next_due_at)  # on its grid
+        assert latest - earliest <= dt.timedelta(seconds=step)
     assert fast.claim_token == "" and fast.claimed_until is None
     assert paused.last_checked_at is None and future.last_checked_at is None
     assert run_due().probed == 0
