@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import random
 import threading
 import time
 from typing import Any
@@ -53,6 +54,9 @@ def due_now(now: dt.datetime) -> bool:
     )
 
 
+JITTER = 0.25
+
+
 class Dispatcher:
     """The state of one dispatcher loop: the time of its previous pass."""
 
@@ -80,6 +84,14 @@ class Dispatcher:
             job.summary = f"probed {report.probed}, {report.failed} failed, {len(report.flips)} state change(s)"
         return report
 
+    def next_wait(self, elapsed: float) -> float:
+        """Seconds until the next pass: ``every`` on average, each time drawn from +/- JITTER of it.
+
+        Two workers whose loops started a moment apart would otherwise keep that phase forever,
+        and the one that looks first after services come due takes all of them (measured: 30,642
+        probes against 190 in 3 minutes at 10,000 services). Drifting phases share the sweep."""
+        return max(0.0, self.every * random.uniform(1 - JITTER, 1 + JITTER) - elapsed)
+
     def run(self, stopping: threading.Event) -> None:
         """Pass every ``every`` seconds until ``stopping`` is set; a failed pass is logged and the loop goes on."""
         try:
@@ -92,7 +104,7 @@ class Dispatcher:
                     except Exception:
                         log.exception("probe dispatcher pass failed")
                         connection.close()
-                stopping.wait(max(0.0, self.every - (time.monotonic() - began)))
+                stopping.wait(self.next_wait(time.monotonic() - began))
         finally:
             with _fork_guard:
                 connection.close()

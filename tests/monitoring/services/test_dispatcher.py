@@ -115,3 +115,17 @@ def test_a_fork_waits_for_the_pass_in_progress(monkeypatch: pytest.MonkeyPatch) 
     stopping.set()
     loop.join(5)
     assert waited >= 0.25, f"fork went ahead {waited:.3f} s into a pass"
+
+
+def test_passes_come_every_interval_on_average_with_a_drifting_phase() -> None:
+    """Two workers' loops must not stay in step (the first to look would take every due service)."""
+    import statistics
+
+    from monitoring.services.dispatcher import JITTER
+
+    loop = Dispatcher(5)
+    waits = [loop.next_wait(0.5) for _ in range(4000)]
+    assert all(5 * (1 - JITTER) - 0.5 <= w <= 5 * (1 + JITTER) - 0.5 for w in waits)
+    assert abs(statistics.mean(waits) - 4.5) < 0.05
+    assert statistics.pstdev(waits) > 0.5  # not a fixed period
+    assert loop.next_wait(30) == 0.0  # a pass longer than the interval: the next one at once
