@@ -4,6 +4,7 @@ One walk over a portal with data (services up, down and paused, alerts firing an
 a good and a failed backup run, an open checklist, an incident):
 
 - every HTML page of the role matrix as an Admin, light scheme, every rule of AXE_TAGS;
+- every page an Editor may open, as an Editor (action forms without the Admin's), every rule;
 - every page a Viewer may open, as a Viewer (no action forms, read-only notes), every rule;
 - the dark scheme with the colour rules (what a scheme changes) on DARK_PAGES, one page of each
   kind (lists, detail pages, forms, charts, code blocks, every status colour), as an Admin;
@@ -109,6 +110,7 @@ def test_every_console_page_passes_axe(browser: Any, live_server: Any, users: di
     boards = [Page(Route("monitoring:dashboard", {}), f"/?group={g}") for g in ("kind", "tag")]
     passes = [
         ("admin", "light", None, every_page + boards),
+        ("editor", "light", None, pages_for("editor", every_page)),
         ("viewer", "light", None, pages_for("viewer", every_page)),
         ("admin", "dark", COLOUR_RULES, dark + boards),
         ("anon", "light", None, login),
