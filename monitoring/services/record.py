@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import psycopg
 from django.db import DatabaseError, connection, transaction
 
 from monitoring.services.models import CheckResult, Service, ServiceFlip
@@ -25,6 +28,18 @@ log = logging.getLogger(__name__)
 
 # (service as claimed, its result, its next due time)
 Item = tuple[Service, ProbeOutcome, dt.datetime]
+
+
+@contextmanager
+def bound_cursor() -> Iterator[psycopg.Cursor]:
+    """A cursor on Django's connection (its transaction) that binds parameters on the server.
+
+    Django's cursors bind on the client: every element of an array of thousands is quoted into
+    the SQL text in Python (a few percent of a 10,000-service sweep). Here psycopg sends the
+    arrays as parameters, dumped by its C code. Errors come out as Django's, as from its cursors."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
 
 
 def _result_rows(pairs: list[tuple[Service, ProbeOutcome]]) -> list[list[object]]:
@@ -65,7 +80,7 @@ def insert_results(pairs: list[tuple[Service, ProbeOutcome]]) -> None:
         "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::bool[], %s::bool[], %s::float8[], "
         "%s::smallint[], %s::varchar[])"
     )
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(sql, _result_rows(pairs))
 
 
@@ -128,7 +143,7 @@ def _compare_and_set(planned: list[tuple[Service, Plan]], token: str) -> set[int
         )
         for column, value in zip(columns, values, strict=True):
             column.append(value)
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(_CAS, [*columns, token])
         return {row[0] for row in cursor.fetchall()}
 
@@ -198,7 +213,7 @@ def reschedule(dues: list[tuple[Service, dt.datetime]], token: str) -> int:
         f"UPDATE {Service._meta.db_table} AS s SET next_due_at = v.due, claim_token = '', claimed_until = NULL "  # noqa: S608 - the table name comes from the model
         "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, due) WHERE s.id = v.id AND s.claim_token = %s"
     )
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(sql, [[s.pk for s, _ in dues], [due for _, due in dues], token])
         moved = cursor.rowcount
     for service, due in dues:
