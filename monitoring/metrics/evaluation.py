@@ -34,9 +34,9 @@ from monitoring.alerts.public import (
 )
 from monitoring.metrics import conf
 from monitoring.metrics.choices import Direction, MetricSourceKind, SeriesState
-from monitoring.metrics.models import Metric, MetricSample, MetricSeries, minutes_label
+from monitoring.metrics.models import BurnRateRule, Metric, MetricSample, MetricSeries, minutes_label
 from monitoring.metrics.slo import evaluate_burn_rates
-from monitoring.metrics.windows import Counts, counts_over, recent_counts
+from monitoring.metrics.windows import Counts, SharedCounts, counts_over, recent_counts
 from monitoring.services.choices import Resolution
 from monitoring.services.histogram import Histogram
 from monitoring.services.models import CheckRollup, Service
@@ -85,30 +85,61 @@ def series_ids(samples: list[SampleIn]) -> dict[tuple[int, str], int]:
     return found
 
 
+# Above this many labels the series are looked up by metric alone (a minute's computed samples name
+# every service: sending 20,000 labels to match costs more than reading the metric's rows).
+LABELS_IN_QUERY = 500
+
+
 def _existing_series(wanted: dict[tuple[int, str], SampleIn]) -> dict[tuple[int, str], int]:
-    rows = MetricSeries.objects.filter(
-        metric_id__in={m for m, _ in wanted}, label__in={label for _, label in wanted}
-    ).values_list("metric_id", "label", "id")
-    return {(m, label): pk for m, label, pk in rows if (m, label) in wanted}
+    labels = {label for _, label in wanted}
+    rows = MetricSeries.objects.filter(metric_id__in={m for m, _ in wanted})
+    if len(labels) <= LABELS_IN_QUERY:
+        rows = rows.filter(label__in=labels)
+    return {
+        (m, label): pk
+        for m, label, pk in rows.order_by().values_list("metric_id", "label", "id")
+        if (m, label) in wanted
+    }
 
 
-def record_samples(samples: list[SampleIn]) -> int:
-    """Store samples and move each series' latest value forward; returns how many were stored."""
+def record_samples(samples: list[SampleIn], *, evaluated_at: dt.datetime | None = None) -> int:
+    """Store samples and move each series' latest value forward; returns how many were stored.
+
+    ``evaluated_at``: the evaluation storing its computed samples sets the series' evaluated_at in
+    the same row write (it sets it on every series of an enabled metric when it is done)."""
     if not samples:
         return 0
     with transaction.atomic():
         ids = series_ids(samples)
-        MetricSample.objects.bulk_create(
-            [MetricSample(series_id=ids[(s.metric_id, s.label)], at=s.at, value=s.value) for s in samples],
-            batch_size=1000,
-        )
+        _insert_samples([(ids[(s.metric_id, s.label)], s) for s in samples])
         latest: dict[int, SampleIn] = {}
         for s in samples:
             sid = ids[(s.metric_id, s.label)]
             if sid not in latest or s.at >= latest[sid].at:
                 latest[sid] = s
-        _move_latest(latest)
+        _move_latest(latest, evaluated_at)
     return len(samples)
+
+
+def _insert_samples(rows: list[tuple[int, SampleIn]]) -> None:
+    """One INSERT ... SELECT FROM unnest on PostgreSQL (bulk_create builds a model and a placeholder per row)."""
+    if connection.vendor != "postgresql":
+        MetricSample.objects.bulk_create(
+            [MetricSample(series_id=sid, at=s.at, value=s.value) for sid, s in rows], batch_size=1000
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {MetricSample._meta.db_table} (series_id, at, value) "  # noqa: S608 - table name from the model
+            "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::float8[])",
+            [[sid for sid, _ in rows], [s.at for _, s in rows], [s.value for _, s in rows]],
+        )
+
+
+def _json_rows(values: list[Any]) -> str:
+    """Many JSON values as one JSON array: one parameter PostgreSQL splits with jsonb_array_elements
+    (an array of jsonb texts is escaped element by element on the client, most of a big update's CPU)."""
+    return json.dumps(values)
 
 
 def note_series_info(rows: list[tuple[int, str, int | None, dict[str, Any]]]) -> None:
@@ -125,27 +156,32 @@ def note_series_info(rows: list[tuple[int, str, int | None, dict[str, Any]]]) ->
     # One statement for every series (Django's bulk_update builds a CASE per row: most of the minute's CPU).
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {MetricSeries._meta.db_table} AS s SET info = v.info "  # noqa: S608 - table name from the model
-            "FROM unnest(%s::bigint[], %s::jsonb[]) AS v(id, info) WHERE s.id = v.id AND s.info IS DISTINCT FROM v.info",
-            [[ids[(s.metric_id, s.label)] for s in probe], [json.dumps(s.info or {}) for s in probe]],
+            f"UPDATE {MetricSeries._meta.db_table} AS s SET info = j.info "  # noqa: S608 - table name from the model
+            "FROM unnest(%s::bigint[]) WITH ORDINALITY AS v(id, n) "
+            "JOIN jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS j(info, n) ON j.n = v.n "
+            "WHERE s.id = v.id AND s.info IS DISTINCT FROM j.info",
+            [[ids[(s.metric_id, s.label)] for s in probe], _json_rows([s.info or {} for s in probe])],
         )
 
 
-def _move_latest(latest: dict[int, SampleIn]) -> None:
-    """Set last_value/last_at (and info, when the sample has some) where the new sample is not older than what the series holds."""
+def _move_latest(latest: dict[int, SampleIn], evaluated_at: dt.datetime | None = None) -> None:
+    """Set last_value/last_at (and info, when the sample has some; evaluated_at, when given) where the new sample is not older than what the series holds."""
     if connection.vendor == "postgresql":
         table = MetricSeries._meta.db_table
         rows = list(latest.items())
         params: list[Any] = [
+            evaluated_at,
             [sid for sid, _ in rows],
             [s.value for _, s in rows],
             [s.at for _, s in rows],
-            [json.dumps(s.info) if s.info else None for _, s in rows],
+            _json_rows([s.info or None for _, s in rows]),  # JSON null: the series keeps its info
         ]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS s SET last_value = v.value, last_at = v.at, info = COALESCE(v.info, s.info) "  # noqa: S608 - table name from the model
-                "FROM unnest(%s::bigint[], %s::float8[], %s::timestamptz[], %s::jsonb[]) AS v(id, value, at, info) "
+                f"UPDATE {table} AS s SET last_value = v.value, last_at = v.at, "  # noqa: S608 - table name from the model
+                "info = COALESCE(NULLIF(j.info, 'null'::jsonb), s.info), evaluated_at = COALESCE(%s::timestamptz, s.evaluated_at) "
+                "FROM unnest(%s::bigint[], %s::float8[], %s::timestamptz[]) WITH ORDINALITY AS v(id, value, at, n) "
+                "JOIN jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS j(info, n) ON j.n = v.n "
                 "WHERE s.id = v.id AND (s.last_at IS NULL OR s.last_at <= v.at)",
                 params,
             )
@@ -154,6 +190,8 @@ def _move_latest(latest: dict[int, SampleIn]) -> None:
         changes: dict[str, Any] = {"last_value": s.value, "last_at": s.at}
         if s.info:
             changes["info"] = s.info
+        if evaluated_at is not None:
+            changes["evaluated_at"] = evaluated_at
         MetricSeries.objects.filter(pk=sid).exclude(last_at__gt=s.at).update(**changes)
 
 
@@ -186,20 +224,21 @@ Labelled = dict[tuple[str, int | None], float]
 Infos = dict[tuple[str, int | None], dict[str, Any]]
 
 
-def probe_values(metric: Metric, now: dt.datetime) -> tuple[Labelled, Infos]:
+def probe_values(
+    metric: Metric, now: dt.datetime, slugs: dict[int, str] | None = None, shared: SharedCounts | None = None
+) -> tuple[Labelled, Infos]:
     """{(label, service id): value} of a probe-computed metric, per service and over all services,
-    and what each series says beside its value (coverage, the two windows)."""
+    and what each series says beside its value (coverage, the two windows). ``slugs``: every
+    service's slug by id, when the caller has read them already."""
 
     # A handful of checks says little: one failure in the first five would be "80% uptime".
     minimum = conf.PROBE_METRIC_MIN_CHECKS.get()
-    slugs = dict(Service.objects.values_list("pk", "slug"))
+    if slugs is None:
+        slugs = dict(Service.objects.values_list("pk", "slug"))
     values: dict[tuple[str, int | None], float] = {}
     if metric.source_name == "p95":
         parts = _probe_rows(now - dt.timedelta(minutes=metric.window_minutes), now)
-        hists: dict[int, Histogram] = defaultdict(Histogram)
-        for rows in parts:
-            for sid, data, top in rows.exclude(histogram={}).values_list("service_id", "histogram", "latency_max"):
-                hists[sid].merge(Histogram.from_json(data, top))
+        hists = _merged_histograms(parts)
         overall = Histogram()
         for sid, hist in hists.items():
             overall.merge(hist)
@@ -210,10 +249,42 @@ def probe_values(metric: Metric, now: dt.datetime) -> tuple[Labelled, Infos]:
         if total is not None and overall.total >= minimum:
             values[("all", None)] = total
         return values, {}
-    return ratio_values(metric, now, slugs, minimum)
+    return ratio_values(metric, now, slugs, minimum, shared)
 
 
-def ratio_values(metric: Metric, now: dt.datetime, slugs: dict[int, str], minimum: int) -> tuple[Labelled, Infos]:
+def _merged_histograms(parts: list[QuerySet[CheckRollup]]) -> dict[int, Histogram]:
+    """Each service's histograms of the rows, added together, with the largest latency_max.
+
+    On PostgreSQL the database adds the buckets up (one row per service and bucket instead of a
+    JSON document per rollup row: 150,000 of them for 10,000 services over 15 minutes)."""
+    hists: dict[int, Histogram] = defaultdict(Histogram)
+    for rows in parts:
+        rows = rows.exclude(histogram={}).order_by()
+        if connection.vendor != "postgresql":
+            for sid, data, top in rows.values_list("service_id", "histogram", "latency_max"):
+                hists[sid].merge(Histogram.from_json(data, top))
+            continue
+        sql, params = rows.values_list("service_id", "histogram", "latency_max").query.sql_with_params()
+        with connection.cursor() as cursor:
+            # Every row with a histogram has a bucket, so the largest latency_max over a service's
+            # (service, bucket) groups is the largest over its rows.
+            cursor.execute(
+                "SELECT r.service_id, b.key::int, sum(b.value::bigint), max(r.latency_max) "  # noqa: S608 - the ORM's own query
+                f"FROM ({sql}) AS r(service_id, histogram, latency_max), jsonb_each_text(r.histogram) AS b "
+                "GROUP BY r.service_id, b.key",
+                params,
+            )
+            for sid, index, count, top in cursor.fetchall():
+                hist = hists[sid]
+                hist.counts[index] = hist.counts.get(index, 0) + int(count)
+                if top is not None and (hist.max_ms is None or top > hist.max_ms):
+                    hist.max_ms = top
+    return hists
+
+
+def ratio_values(
+    metric: Metric, now: dt.datetime, slugs: dict[int, str], minimum: int, shared: SharedCounts | None = None
+) -> tuple[Labelled, Infos]:
     """Uptime or error rate per service and overall, over the metric's window (and its short window).
 
     With a short window the value is the one nearer to good of the two (``min`` when higher is
@@ -224,7 +295,7 @@ def ratio_values(metric: Metric, now: dt.datetime, slugs: dict[int, str], minimu
     """
     window = dt.timedelta(minutes=metric.window_minutes)
     short = dt.timedelta(minutes=metric.short_window_minutes) if metric.short_window_minutes else None
-    counts = counts_over([window], now)
+    counts = shared.over([window], now) if shared is not None else counts_over([window], now)
     recent: dict[int, Counts] = {}
     if short:
         # At least two probe intervals, so a service checked once a minute always has a check in it.
@@ -290,13 +361,16 @@ def _rate(kind: str, failures: int, count: int) -> float:
     return share if kind == "error_rate" else 100.0 - share
 
 
-def computed_samples(now: dt.datetime) -> list[SampleIn]:
+def computed_samples(now: dt.datetime, shared: SharedCounts | None = None) -> list[SampleIn]:
     """Samples of the metrics the portal computes itself: from probe rollups and from providers."""
     samples: list[SampleIn] = []
     sources = metric_sources()
+    slugs: dict[int, str] | None = None
     for metric in Metric.objects.filter(enabled=True, source__in=[MetricSourceKind.PROBES, MetricSourceKind.PROVIDER]):
         if metric.source == MetricSourceKind.PROBES:
-            values, infos = probe_values(metric, now)
+            if slugs is None:
+                slugs = dict(Service.objects.values_list("pk", "slug"))
+            values, infos = probe_values(metric, now, slugs, shared)
             for (label, sid), value in values.items():
                 samples.append(SampleIn(metric.pk, label, value, now, sid, info=infos.get((label, sid))))
             waiting = [
@@ -355,8 +429,25 @@ def series_display(series: MetricSeries) -> str:
     return f"{kind} {rest}" if rest else label
 
 
-SERIES_COLUMNS = [f.name for f in MetricSeries._meta.concrete_fields]
+# What stepping a series reads, as tuples (most series neither move nor have an open alert, so
+# most rows never become model instances), and of its service only what names it.
+STEP_COLUMNS = ["id", "metric_id", "label", "service_id", "state", "breach_since", "last_value", "last_at"]
 SERVICE_NAMES = ["service__name", "service__slug"]
+
+
+def _series_instance(row: tuple[Any, ...]) -> MetricSeries:
+    """The series of a STEP_COLUMNS + SERVICE_NAMES row as the ORM would load it with ``only()``: the other
+    columns are deferred (read from the row if something asks), the service holds its id, name and slug."""
+    values = dict(zip(STEP_COLUMNS, row, strict=False))
+    names = [f.attname for f in MetricSeries._meta.concrete_fields if f.attname in values]
+    series = MetricSeries.from_db(MetricSeries.objects.db, names, [values[n] for n in names])
+    if values["service_id"] is None:
+        series.service = None
+    else:
+        known = dict(zip(["id", "name", "slug"], (values["service_id"], *row[len(STEP_COLUMNS) :]), strict=True))
+        names = [f.attname for f in Service._meta.concrete_fields if f.attname in known]  # from_db wants model order
+        series.service = Service.from_db(Service.objects.db, names, [known[n] for n in names])
+    return series
 
 
 @dataclass
@@ -370,13 +461,26 @@ class EvaluationReport:
     seconds: float = 0.0
 
 
+def _shared_counts(now: dt.datetime, compute: bool) -> SharedCounts:
+    """The checks and failures of every window this evaluation reads from the rollups, in one read."""
+    windows = set()
+    if compute:
+        ratio = Metric.objects.filter(enabled=True, source=MetricSourceKind.PROBES).exclude(source_name="p95")
+        windows.update(dt.timedelta(minutes=m) for m in ratio.values_list("window_minutes", flat=True))
+    rules = BurnRateRule.objects.filter(metric__enabled=True, metric__source=MetricSourceKind.PROBES)
+    for long, short in rules.values_list("long_window_minutes", "short_window_minutes"):
+        windows.update((dt.timedelta(minutes=long), dt.timedelta(minutes=short)))
+    return SharedCounts(windows, now)
+
+
 def evaluate(now: dt.datetime | None = None, *, compute: bool = True) -> EvaluationReport:
     """Compute the portal's own metrics, then step every series; raise and resolve their alerts."""
     started = time.perf_counter()
     now = now or timezone.now()
     report = EvaluationReport()
+    shared = _shared_counts(now, compute)
     if compute:
-        report.samples = record_samples(computed_samples(now))
+        report.samples = record_samples(computed_samples(now, shared), evaluated_at=now)
     metrics = {m.pk: m for m in Metric.objects.all()}
     # Open metric alerts and whether their value was past the threshold at the last evaluation.
     open_keys: dict[str, bool] = {
@@ -388,15 +492,27 @@ def evaluate(now: dt.datetime | None = None, *, compute: bool = True) -> Evaluat
     live: list[tuple[str, str, dict[str, Any]]] = []
     states: dict[str, int] = defaultdict(int)
     # Of each series' service only what names it (raising an alert reads more, then, from the row).
-    all_series = list(MetricSeries.objects.select_related("service").only(*SERIES_COLUMNS, *SERVICE_NAMES))
-    for series in all_series:
-        metric = metrics[series.metric_id]
-        series.metric = metric
-        key = series.dedup_key
+    all_series = list(MetricSeries.objects.values_list(*STEP_COLUMNS, *SERVICE_NAMES))
+    for row in all_series:
+        metric = metrics[row[1]]
         if not metric.enabled:
+            key = f"metric:{metric.key}:{row[2]}"  # MetricSeries.dedup_key
             if key in open_keys and resolve_alert(key, note=f"{metric.name} is no longer evaluated"):
                 report.resolved += 1
             continue
+        state, breach_since, last_value, last_at = row[4:8]
+        if state != SeriesState.FIRING:
+            # MetricSeries.current_value, then step: a series that stays as it is has nothing more to do.
+            value = None if last_at is None else last_value
+            if last_at is not None and (now - last_at).total_seconds() > metric.stale_after_seconds:
+                value = None
+            new_state, new_since, _ = step(metric, state, breach_since, value, now)
+            if (new_state, new_since) == (state, breach_since):
+                states[str(new_state)] += 1
+                continue
+        series = _series_instance(row)
+        series.metric = metric
+        key = series.dedup_key
         value = series.current_value(now)
         state = series.state
         if state == SeriesState.FIRING and key not in open_keys:
@@ -433,8 +549,9 @@ def evaluate(now: dt.datetime | None = None, *, compute: bool = True) -> Evaluat
         ):
             report.resolved += 1
     refresh_alerts(live, now)
-    MetricSeries.objects.filter(metric__enabled=True).update(evaluated_at=now)
-    burn = evaluate_burn_rates(now)
+    # The series that took a computed sample were stamped with it (one row write, not two).
+    MetricSeries.objects.filter(metric__enabled=True).exclude(evaluated_at=now).update(evaluated_at=now)
+    burn = evaluate_burn_rates(now, shared)
     report.raised += burn.raised
     report.resolved += burn.resolved
     report.burn_firing = burn.firing

@@ -30,7 +30,7 @@ from monitoring.alerts.models import Alert
 from monitoring.alerts.public import last_resolved_by_hand, raise_alert, refresh_alerts, resolve_alert
 from monitoring.metrics import conf
 from monitoring.metrics.models import BurnRateRule, Metric, MetricSourceKind, minutes_label
-from monitoring.metrics.windows import Counts, counts_over
+from monitoring.metrics.windows import Counts, SharedCounts, counts_over
 from monitoring.services.models import CheckRollup, Resolution, Service
 
 NOW_WINDOW = dt.timedelta(hours=1)  # "burn rate now"
@@ -67,7 +67,7 @@ def burn(counts: Counts | None, budget: float) -> float | None:
     return None if ratio is None else ratio / budget
 
 
-def evaluate_burn_rates(now: dt.datetime) -> BurnReport:
+def evaluate_burn_rates(now: dt.datetime, shared: SharedCounts | None = None) -> BurnReport:
     """Raise, refresh or resolve the page and ticket of every service, for every metric with rules."""
     report = BurnReport()
     rules_by_metric: dict[int, list[BurnRateRule]] = defaultdict(list)
@@ -83,7 +83,7 @@ def evaluate_burn_rates(now: dt.datetime) -> BurnReport:
         for r in rules
         for m in (r.long_window_minutes, r.short_window_minutes)
     }
-    counts = counts_over(windows, now)
+    counts = shared.over(windows, now) if shared is not None else counts_over(windows, now)
     # Names are enough here; raising an alert reads the rest of its service's row when it needs it.
     services = {s.pk: s for s in Service.objects.filter(enabled=True).only("name", "slug", "enabled")}
     open_keys = set(
@@ -95,6 +95,9 @@ def evaluate_burn_rates(now: dt.datetime) -> BurnReport:
     live: list[tuple[str, str, dict[str, Any]]] = []
     report.services = len(seen & set(services))
     firing: dict[str, int] = defaultdict(int)
+    minimum = minimum_checks()
+    # Once per rule, not per rule and service.
+    labels = {id(r): _labels(r) for rules in rules_by_metric.values() for r in rules}
     for rules in rules_by_metric.values():
         metric = rules[0].metric
         budget = metric.error_budget
@@ -108,7 +111,7 @@ def evaluate_burn_rates(now: dt.datetime) -> BurnReport:
                     continue
                 kind = mine[0].kind
                 key = slo_key(metric, service, kind)
-                judged = [_judge(r, counts, sid, budget, now) for r in mine]
+                judged = [_judge(r, counts, sid, budget, now, minimum, labels[id(r)]) for r in mine]
                 hot = [j for j in judged if j["firing"]]
                 if hot:
                     firing[kind] += 1
@@ -128,7 +131,13 @@ def evaluate_burn_rates(now: dt.datetime) -> BurnReport:
 
 
 def _judge(
-    rule: BurnRateRule, counts: dict[dt.timedelta, dict[int, Counts]], sid: int, budget: float, now: dt.datetime
+    rule: BurnRateRule,
+    counts: dict[dt.timedelta, dict[int, Counts]],
+    sid: int,
+    budget: float,
+    now: dt.datetime,
+    minimum: int | None = None,
+    labels: tuple[str, str, str] | None = None,
 ) -> dict:
     """One rule for one service. Pages judge at once; a ticket (a slow burn) waits, like the runbook's
     Uptime rule, until the service has been watched for the metric's minimum share of its long window:
@@ -138,14 +147,15 @@ def _judge(
     long_burn = burn(long_counts, budget)
     short_burn = burn(counts[short_w].get(sid), budget)
     coverage = long_counts.coverage(long_w, now) if long_counts else 0.0
-    if long_counts is None or long_counts.checks < minimum_checks():
+    if long_counts is None or long_counts.checks < (minimum_checks() if minimum is None else minimum):
         long_burn = None  # a handful of checks says little: one failure in the first five is 200x
     watched = rule.severity == Severity.CRITICAL or 100 * coverage >= rule.metric.min_coverage_percent
+    label, long_label, short_label = labels or _labels(rule)
     return {
-        "rule": rule.label,
+        "rule": label,
         "factor": rule.factor,
-        "long": minutes_label(rule.long_window_minutes),
-        "short": minutes_label(rule.short_window_minutes),
+        "long": long_label,
+        "short": short_label,
         "long_burn": None if long_burn is None else round(long_burn, 2),
         "short_burn": None if short_burn is None else round(short_burn, 2),
         "coverage": round(coverage, 4),
@@ -154,6 +164,11 @@ def _judge(
         and short_burn is not None
         and min(long_burn, short_burn) >= rule.factor,
     }
+
+
+def _labels(rule: BurnRateRule) -> tuple[str, str, str]:
+    """The rule's label and its two windows' labels, as every judgement of it writes them."""
+    return rule.label, minutes_label(rule.long_window_minutes), minutes_label(rule.short_window_minutes)
 
 
 def _text(j: dict) -> str:

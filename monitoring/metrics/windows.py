@@ -183,6 +183,23 @@ def counts_over(
     return result
 
 
+class SharedCounts:
+    """``counts_over`` for one moment, read once for every window asked for up front: the minute's
+    evaluation asks for the windows of its ratio metrics and of its burn-rate rules (one grouped
+    query over the minute rows instead of one per caller). Each window's answer is the one
+    ``counts_over`` gives for it alone; other windows and moments are read as before."""
+
+    def __init__(self, windows: Iterable[dt.timedelta], now: dt.datetime) -> None:
+        self.now = now
+        self.counts = counts_over(windows, now)
+
+    def over(self, windows: Iterable[dt.timedelta], now: dt.datetime) -> dict[dt.timedelta, dict[int, Counts]]:
+        wanted = set(windows)
+        if now == self.now and wanted <= self.counts.keys():
+            return {w: self.counts[w] for w in wanted}
+        return counts_over(wanted, now)
+
+
 def recent_counts(now: dt.datetime, windows: dict[int, dt.timedelta]) -> dict[int, Counts]:
     """{service id: Counts} of the raw results in each service's own recent window, exact to the second.
 
