@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Max, Min, Q, Sum
 
 from monitoring.services.models import CheckRollup, Resolution
@@ -212,6 +213,21 @@ def recent_counts(now: dt.datetime, windows: dict[int, dt.timedelta]) -> dict[in
         return {}
     horizon = now - max(windows.values())
     out: dict[int, Counts] = {}
+    if connection.vendor == "postgresql":
+        # Counted by the database, each service over its own window (20,000 raw rows a minute at
+        # 10,000 services were a Python loop): the same Counts, one row per service.
+        sids = list(windows)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT r.service_id, count(*), count(*) FILTER (WHERE NOT r.ok), min(r.at) "  # noqa: S608 - table name from the model
+                f"FROM {CheckResult._meta.db_table} AS r "
+                "JOIN unnest(%s::bigint[], %s::timestamptz[]) AS w(id, since) ON r.service_id = w.id "
+                "WHERE r.at > %s AND r.at <= %s AND r.at > w.since GROUP BY r.service_id",
+                [sids, [now - windows[sid] for sid in sids], horizon, now],
+            )
+            for sid, checks, failures, first in cursor.fetchall():
+                out[sid] = Counts(checks, failures, first)
+        return out
     rows = CheckResult.objects.filter(at__gt=horizon, at__lte=now, service_id__in=list(windows)).values_list(
         "service_id", "at", "ok"
     )
