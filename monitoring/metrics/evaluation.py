@@ -40,6 +40,7 @@ from monitoring.metrics.windows import Counts, SharedCounts, counts_over, recent
 from monitoring.services.choices import Resolution
 from monitoring.services.histogram import Histogram
 from monitoring.services.models import CheckRollup, Service
+from opsportal.sql import bound_cursor
 
 log = logging.getLogger(__name__)
 
@@ -122,13 +123,14 @@ def record_samples(samples: list[SampleIn], *, evaluated_at: dt.datetime | None 
 
 
 def _insert_samples(rows: list[tuple[int, SampleIn]]) -> None:
-    """One INSERT ... SELECT FROM unnest on PostgreSQL (bulk_create builds a model and a placeholder per row)."""
+    """One INSERT ... SELECT FROM unnest on PostgreSQL, the arrays bound by the server (bulk_create
+    builds a model and a placeholder per row)."""
     if connection.vendor != "postgresql":
         MetricSample.objects.bulk_create(
             [MetricSample(series_id=sid, at=s.at, value=s.value) for sid, s in rows], batch_size=1000
         )
         return
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {MetricSample._meta.db_table} (series_id, at, value) "  # noqa: S608 - table name from the model
             "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::float8[])",

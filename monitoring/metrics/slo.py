@@ -136,8 +136,8 @@ def _judge(
     sid: int,
     budget: float,
     now: dt.datetime,
-    minimum: int | None = None,
-    labels: tuple[str, str, str] | None = None,
+    minimum: int,
+    labels: tuple[str, str, str],
 ) -> dict:
     """One rule for one service. Pages judge at once; a ticket (a slow burn) waits, like the runbook's
     Uptime rule, until the service has been watched for the metric's minimum share of its long window:
@@ -147,10 +147,10 @@ def _judge(
     long_burn = burn(long_counts, budget)
     short_burn = burn(counts[short_w].get(sid), budget)
     coverage = long_counts.coverage(long_w, now) if long_counts else 0.0
-    if long_counts is None or long_counts.checks < (minimum_checks() if minimum is None else minimum):
+    if long_counts is None or long_counts.checks < minimum:
         long_burn = None  # a handful of checks says little: one failure in the first five is 200x
     watched = rule.severity == Severity.CRITICAL or 100 * coverage >= rule.metric.min_coverage_percent
-    label, long_label, short_label = labels or _labels(rule)
+    label, long_label, short_label = labels
     return {
         "rule": label,
         "factor": rule.factor,

@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Max, Min, Q, Sum
 
 from monitoring.services.models import CheckRollup, Resolution
+from opsportal.sql import bound_cursor
 
 # Windows at least this long read whole old hours from hour rows (and the last hour or two from minutes).
 HOUR_ROWS_FROM = dt.timedelta(hours=2)
@@ -217,7 +218,7 @@ def recent_counts(now: dt.datetime, windows: dict[int, dt.timedelta]) -> dict[in
         # Counted by the database, each service over its own window (20,000 raw rows a minute at
         # 10,000 services were a Python loop): the same Counts, one row per service.
         sids = list(windows)
-        with connection.cursor() as cursor:
+        with bound_cursor() as cursor:
             cursor.execute(
                 f"SELECT r.service_id, count(*), count(*) FILTER (WHERE NOT r.ok), min(r.at) "  # noqa: S608 - table name from the model
                 f"FROM {CheckResult._meta.db_table} AS r "

@@ -18,6 +18,7 @@ import os
 import random
 import threading
 import time
+from contextlib import nullcontext
 from typing import Any
 
 from celery import bootsteps
@@ -34,14 +35,21 @@ from opsportal.jobs import record_job
 log = logging.getLogger(__name__)
 
 # The loop runs in a thread of the worker's main process, which forks the pool's children. A fork
-# taken while this thread is inside the database driver copies its held locks into the child, where
-# nothing ever releases them (seen with SQLite: a child's first query waited forever, and the
-# worker's warm shutdown with it). Each pass holds this lock and a fork waits for it.
+# taken while this thread is inside SQLite copies SQLite's held locks into the child, where nothing
+# ever releases them (seen: a child's first query waited forever, and the worker's warm shutdown
+# with it). On SQLite each pass holds this lock and a fork waits for it. Not on PostgreSQL: libpq
+# keeps no lock across a query outside the connection, which the child never uses, and a pass
+# that holds the lock through its sweep (up to the longest timeout) would hold up the worker's
+# main loop whenever it forks a replacement child.
 _fork_guard = threading.Lock()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(
         before=_fork_guard.acquire, after_in_parent=_fork_guard.release, after_in_child=_fork_guard.release
     )
+
+
+def _fork_guarded() -> bool:
+    return connection.vendor == "sqlite"
 
 
 def due_now(now: dt.datetime) -> bool:
@@ -97,7 +105,7 @@ class Dispatcher:
         try:
             while not stopping.is_set():
                 began = time.monotonic()
-                with _fork_guard:
+                with _fork_guard if _fork_guarded() else nullcontext():
                     close_old_connections()
                     try:
                         self.pass_once()
@@ -106,7 +114,7 @@ class Dispatcher:
                         connection.close()
                 stopping.wait(self.next_wait(time.monotonic() - began))
         finally:
-            with _fork_guard:
+            with _fork_guard if _fork_guarded() else nullcontext():
                 connection.close()
 
 

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
-import psycopg
 from django.db import connection
 
 from monitoring.services.choices import CheckType, PingKind, ServiceStatus
@@ -25,9 +24,9 @@ from monitoring.services.heartbeats import Ping, failure_error, record_ping, run
 from monitoring.services.models import CheckResult, HeartbeatPing, Service
 from monitoring.services.probes import ProbeOutcome
 from monitoring.services.state import Counters, next_status
+from opsportal.sql import bound_cursor
 
 ONE_RESULT_DECIDES = (1, 1)
-PREPARE_ONLY_WHEN_ASKED = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -89,13 +88,7 @@ RESULT_SQL = (
 def _execute(sql: str, params: Sequence[object] | Mapping[str, object]) -> tuple[object, ...] | None:
     """One statement on Django's connection, as a server-side prepared statement (psycopg
     prepares it once per connection, so PostgreSQL parses and plans it once, not per ping)."""
-    connection.ensure_connection()
-    raw = connection.connection
-    if raw.prepare_threshold is None:
-        # Django turns psycopg's statement preparation off (None) and then prepare=True is
-        # ignored too. A threshold no query reaches prepares only what asks for it (these).
-        raw.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
-    with psycopg.Cursor(raw) as cursor:
+    with bound_cursor(preparing=True) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.fetchone()
 

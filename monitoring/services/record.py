@@ -14,32 +14,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import psycopg
 from django.db import DatabaseError, connection, transaction
 
 from monitoring.services.models import CheckResult, Service, ServiceFlip
 from monitoring.services.probes import ProbeOutcome
 from monitoring.services.state import Plan, applies, plan, record_outcome
+from opsportal.sql import bound_cursor
 
 log = logging.getLogger(__name__)
 
 # (service as claimed, its result, its next due time)
 Item = tuple[Service, ProbeOutcome, dt.datetime]
-
-
-@contextmanager
-def bound_cursor() -> Iterator[psycopg.Cursor]:
-    """A cursor on Django's connection (its transaction) that binds parameters on the server.
-
-    Django's cursors bind on the client: every element of an array of thousands is quoted into
-    the SQL text in Python (a few percent of a 10,000-service sweep). Here psycopg sends the
-    arrays as parameters, dumped by its C code. Errors come out as Django's, as from its cursors."""
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        yield cursor
 
 
 def _result_rows(pairs: list[tuple[Service, ProbeOutcome]]) -> list[list[object]]:

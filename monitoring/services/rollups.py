@@ -26,6 +26,7 @@ from monitoring.services import conf
 from monitoring.services.choices import Resolution
 from monitoring.services.histogram import Histogram
 from monitoring.services.models import CheckResult, CheckRollup, Watermark
+from opsportal.sql import bound_cursor
 
 log = logging.getLogger(__name__)
 
@@ -324,12 +325,12 @@ WHERE resolution = %s AND start = %s AND service_id = ANY(%s::bigint[])
 
 def _stored_values(resolution: str, start: dt.datetime, service_ids: list[int]) -> Iterable[tuple]:
     """(service_id, *VALUE_FIELDS) of the stored rows of these services in one bucket. On PostgreSQL the
-    ids go as one array (the ORM's IN list builds, adapts and sends a placeholder per id)."""
+    ids go as one array bound by the server (the ORM's IN list builds, adapts and sends a placeholder per id)."""
     if connection.vendor != "postgresql":
         stored = CheckRollup.objects.filter(resolution=resolution, start=start, service_id__in=service_ids)
         yield from stored.values_list("service_id", *VALUE_FIELDS).iterator(chunk_size=5000)
         return
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(_STORED, [resolution, start, service_ids])
         for *values, histogram in cursor.fetchall():
             # jsonb comes back as text from Django's connection (its JSONField decodes it)

@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from monitoring.models import CheckResult, Service
+from monitoring.services import dispatcher as dispatcher_module
 from monitoring.services.dispatcher import Dispatcher
 from opsportal.models import JobRun
 from tests.monitoring.services.factories import ServiceFactory
@@ -89,8 +90,8 @@ def test_a_worker_probes_due_services_without_beat(target: Any, tmp_path: Path) 
     assert Service.objects.count() == 1
 
 
-def test_a_fork_waits_for_the_pass_in_progress(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pool forks its children beside the loop's thread: never while a pass is in the database driver."""
+def _fork_during_a_pass(monkeypatch: pytest.MonkeyPatch) -> float:
+    """Seconds a fork taken 0.3 s before the end of a pass waited."""
     import threading
 
     entered, release = threading.Event(), threading.Event()
@@ -114,7 +115,20 @@ def test_a_fork_waits_for_the_pass_in_progress(monkeypatch: pytest.MonkeyPatch) 
     os.waitpid(pid, 0)
     stopping.set()
     loop.join(5)
+    return waited
+
+
+def test_a_fork_waits_for_the_pass_in_progress_on_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool forks its children beside the loop's thread: never while a pass is inside SQLite."""
+    monkeypatch.setattr(dispatcher_module, "_fork_guarded", lambda: True)
+    waited = _fork_during_a_pass(monkeypatch)
     assert waited >= 0.25, f"fork went ahead {waited:.3f} s into a pass"
+
+
+def test_a_fork_does_not_wait_for_a_sweep_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sweep may last its longest timeout: the worker's main loop must not wait for it to fork."""
+    monkeypatch.setattr(dispatcher_module, "_fork_guarded", lambda: False)
+    assert _fork_during_a_pass(monkeypatch) < 0.25
 
 
 def test_passes_come_every_interval_on_average_with_a_drifting_phase() -> None:

@@ -1,0 +1,32 @@
+"""Raw SQL on Django's connection with the parameters bound by the server.
+
+Django's psycopg cursors bind on the client: every element of an array parameter is quoted into the
+SQL text in Python, which is most of the cost of a bulk statement with arrays of thousands (a sweep's
+results and states, a minute's samples, a rollup's service ids). :func:`bound_cursor` is a psycopg
+cursor on the same connection (so in the same transaction as the ORM's work) that sends parameters
+separately, dumped by psycopg's C code, and raises Django's database errors as Django's cursors do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from django.db import connection
+
+# Django turns psycopg's statement preparation off (prepare_threshold=None), and then psycopg
+# ignores prepare=True too. A threshold no query reaches prepares only what asks for it.
+PREPARE_ONLY_WHEN_ASKED = 2**31 - 1
+
+
+@contextmanager
+def bound_cursor(*, preparing: bool = False) -> Iterator[psycopg.Cursor]:
+    """A server-binding cursor on Django's (PostgreSQL) connection. ``preparing``: statements
+    executed with ``prepare=True`` are prepared on the server once per connection."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if preparing and raw.prepare_threshold is None:
+        raw.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+        yield cursor
