@@ -26,6 +26,16 @@ def _isolated_data_dir(settings: Any, tmp_path: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _stop_ping_writer() -> Any:
+    """A live server's pings start a writer thread with its own connection: end it after the test,
+    so the test database can be dropped."""
+    yield
+    from monitoring.services import ping_batch
+
+    ping_batch.stop()
+
+
+@pytest.fixture(autouse=True)
 def _reset_axes(db: Any) -> None:
     from axes.models import AccessAttempt
 

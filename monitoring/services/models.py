@@ -149,6 +149,12 @@ class Service(models.Model):
     )
     last_ping_at = models.DateTimeField(null=True, blank=True)
     last_start_at = models.DateTimeField(null=True, blank=True)
+    # The ping rate limit (PING_RATE_LIMIT a minute): the current minute (Unix time // 60) and the
+    # pings counted in it. On the row, so every web process shares it, and written with the ping
+    # in one guarded update: every accepted ping moves the pair, so it is also the ping's
+    # compare-and-set version (monitoring.services.ping_store).
+    ping_window = models.BigIntegerField(default=0, editable=False)
+    ping_window_count = models.PositiveIntegerField(default=0, editable=False)
 
     # Current state
     status = models.CharField(max_length=10, choices=ServiceStatus.choices, default=ServiceStatus.UNKNOWN)
@@ -195,6 +201,7 @@ class Service(models.Model):
         "last_start_at",
     )
     CLAIM_FIELDS = ("claimed_until", "claim_token")
+    RATE_FIELDS = ("ping_window", "ping_window_count")
 
     class Meta:
         ordering = ["name"]

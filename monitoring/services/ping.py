@@ -1,8 +1,9 @@
 """The ping endpoint of heartbeat checks: ``/ping/<uuid>`` and its ``/start``, ``/fail`` and
 ``/<exit-status>`` forms, for cron jobs and scripts (``curl -fsS -m 10 --retry 5 URL``).
 
-Cheap on purpose: no sign-in, no session, no template; a rate-limit counter in the cache, one
-indexed lookup by key and one write (``ping_store``). An unknown key answers 404 after the same
+Cheap on purpose: no sign-in, no session, no template; one indexed read by key and one write
+(``ping_store``), for all the pings that arrive together (``ping_batch``, a group commit); the
+rate limit is counted on the check's row in the same write. An unknown key answers 404 after the same
 lookup a known one takes. :func:`answer` is the whole endpoint; it is reached two ways with the
 same result: the WSGI fast path (``handle``, registered with ``opsportal.fastpath``, ahead of
 Django's middleware) in production, and the Django views below (the test client, ``runserver``,
@@ -11,25 +12,25 @@ and any request the fast path hands on).
 
 from __future__ import annotations
 
+import logging
 import re
-import time
 import uuid
 from collections.abc import Callable
 
-from django.core.cache import cache
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from monitoring.services import conf, ping_store
+from monitoring.services import ping_batch, ping_store
 from monitoring.services.choices import PingKind
 from monitoring.services.heartbeats import BODY_LIMIT, Ping, clean_body
 from opsportal.access import public_view
 from opsportal.apidoc import STR, Answer, View, describe, tag
 from opsportal.fastpath import Environ, Reply, text
 
+log = logging.getLogger(__name__)
 METHODS = ("GET", "HEAD", "POST")
-WINDOW_SECONDS = 60
 # The same paths the URLconf routes (Django's uuid and int converters).
 PATH = re.compile(
     r"^/ping/(?P<key>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
@@ -37,16 +38,15 @@ PATH = re.compile(
 )
 
 
-def _over_limit(key: uuid.UUID) -> bool:
-    """A fixed one-minute window per key, counted in the cache (shared by every web process)."""
-    bucket = f"ping:{key.hex}:{int(time.time() // WINDOW_SECONDS)}"
-    if cache.add(bucket, 1, WINDOW_SECONDS + 5):
-        return False
-    try:
-        return cache.incr(bucket) > conf.PING_RATE_LIMIT.get()
-    except ValueError:  # the bucket expired between add and incr
-        cache.add(bucket, 1, WINDOW_SECONDS + 5)
-        return False
+REPLIES = {
+    ping_store.Stored.STORED: text(200, "OK"),
+    ping_store.Stored.STORED_PAUSED: text(200, "OK (the check is paused: ping stored, not alerted)"),
+    ping_store.Stored.UNKNOWN: text(404, "not found"),
+    ping_store.Stored.LIMITED: text(
+        429, "rate limited: too many pings for this check", **{"Retry-After": str(ping_store.WINDOW_SECONDS)}
+    ),
+}
+NOT_STORED = text(503, "the ping could not be stored: try again", **{"Retry-After": "5"})
 
 
 def answer(
@@ -57,8 +57,11 @@ def answer(
     read_body: Callable[[], bytes],
     remote_addr: str = "",
     user_agent: str = "",
+    batched: bool = False,
 ) -> Reply:
-    """The answer to one ping request; stores the ping when the key is a heartbeat check's."""
+    """The answer to one ping request; stores the ping when the key is a heartbeat check's.
+    ``batched``: handed to this process's writer thread (``ping_batch``) and stored with the
+    pings of other requests; otherwise stored in this thread, on its connection."""
     if method not in METHODS:
         return text(405, "use GET, HEAD or POST", Allow=", ".join(METHODS))
     kind, exit_status = PingKind.SUCCESS, None
@@ -71,15 +74,17 @@ def answer(
         if exit_status > 255:
             return text(400, "exit status: a number from 0 to 255")
         kind = PingKind.SUCCESS if exit_status == 0 else PingKind.FAIL
-    if _over_limit(key):
-        return text(429, "rate limited: too many pings for this check", **{"Retry-After": str(WINDOW_SECONDS)})
-    check = ping_store.lookup(key)
-    if check is None:
-        return text(404, "not found")
     body = clean_body(read_body()) if method == "POST" else ""
-    ping = Ping(kind, exit_status, method, remote_addr, user_agent, body)
-    ping_store.store(check, ping, timezone.now())
-    return text(200, "OK" if check.enabled else "OK (the check is paused: ping stored, not alerted)")
+    clean = {"remote_addr": remote_addr.replace("\x00", ""), "user_agent": user_agent.replace("\x00", "")}
+    item = ping_store.Pinged(key, Ping(kind, exit_status, method, body=body, **clean), timezone.now())
+    try:
+        stored = ping_batch.submit(item) if batched else ping_store.store_batch([item])[0]
+    except TimeoutError:
+        log.warning("a ping was not stored within %s s", ping_batch.WAIT_SECONDS)
+        return NOT_STORED
+    if isinstance(stored, DatabaseError):
+        return NOT_STORED
+    return REPLIES[stored]
 
 
 def _read_wsgi_body(environ: Environ) -> bytes:
@@ -106,6 +111,7 @@ def handle(environ: Environ) -> Reply | None:
         read_body=lambda: _read_wsgi_body(environ),
         remote_addr=environ.get("REMOTE_ADDR", ""),
         user_agent=environ.get("HTTP_USER_AGENT", ""),
+        batched=True,
     )
 
 
@@ -146,6 +152,12 @@ def _described(summary: str, more: str = "") -> Callable[[View], View]:
         ),
         429: Answer(
             "More than PING_RATE_LIMIT pings this minute for this check.",
+            STR,
+            content_type="text/plain",
+            headers={"Retry-After": "Seconds to wait."},
+        ),
+        503: Answer(
+            "The database did not store the ping (down, or too slow): nothing was recorded; try again.",
             STR,
             content_type="text/plain",
             headers={"Retry-After": "Seconds to wait."},

@@ -1,32 +1,68 @@
-"""The ping's database work in as few round trips as it can: one indexed lookup, one write.
+"""The pings' database work, for many pings at once: one indexed read, one guarded write.
 
-A ping that leaves the check's status as it is (a success of a check that is up, a failure of
-one that is down, a start) is stored by one statement: an ``UPDATE`` of the service under the
-same compare-and-set guard as ``state.record_outcome`` (status, enabled, last_checked_at), with
-the HeartbeatPing and CheckResult inserts in data-modifying CTEs that only insert when the
-update landed. Everything else (a status change, a paused check, a lost compare-and-set) is
-handed to ``heartbeats.record_ping``, the ORM path with the flip row, which is the reference
-both are tested against.
+``store_batch`` takes the pings that arrived together (``ping_batch`` collects them from a web
+process's request threads, a group commit) and stores them in two statements whatever their
+number: a read of their checks by ``ping_key = ANY(...)``, then one statement that updates each
+check's row under a compare-and-set guard and inserts the HeartbeatPing and CheckResult rows in
+data-modifying CTEs only for the checks whose update landed. The guard is what
+``state.record_outcome`` uses (status, enabled, last_checked_at) plus the rate-limit pair
+(``ping_window``, ``ping_window_count``), which every accepted ping moves: a ping written by any
+other process in between makes the guard miss, and the pings of that check are read and applied
+again. The rows are locked in id order first (``l``), so two processes writing the same checks
+wait for each other instead of deadlocking.
+
+The state is applied in Python with the same functions the ORM path uses (``next_status``,
+``deadline_after``, ``run_duration_ms``). A check whose pings would change its status (a flip
+writes a ServiceFlip row and an alert follows), a paused one, or one that keeps losing the race
+goes the ORM way, ``heartbeats.record_ping`` under a row lock: the reference both are tested
+against. SQLite (development) always goes the ORM way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import json
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
-from monitoring.services.choices import CheckType, PingKind, ServiceStatus
+from monitoring.services import conf
+from monitoring.services.choices import CheckType, PingKind
 from monitoring.services.heartbeat_schedule import deadline_after
 from monitoring.services.heartbeats import Ping, failure_error, record_ping, run_duration_ms
 from monitoring.services.models import CheckResult, HeartbeatPing, Service
 from monitoring.services.probes import ProbeOutcome
-from monitoring.services.state import Counters, next_status
+from monitoring.services.state import Counters, applies, next_status
+from opsportal import metrics
 from opsportal.sql import bound_cursor
 
 ONE_RESULT_DECIDES = (1, 1)
+WINDOW_SECONDS = 60
+# Guarded writes that miss (another process pinged the same check in between) are re-read and
+# re-applied this many times before the check's pings go the ORM way under a row lock.
+ATTEMPTS = 3
+
+
+class Stored(enum.Enum):
+    """What became of one ping."""
+
+    STORED = "stored"
+    STORED_PAUSED = "stored, the check is paused"
+    UNKNOWN = "no heartbeat check has this key"
+    LIMITED = "over the rate limit"
+
+
+@dataclass(frozen=True)
+class Pinged:
+    """One ping request as it arrived: the check's key, what it said, and when."""
+
+    key: uuid.UUID
+    ping: Ping
+    at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -34,6 +70,7 @@ class Check:
     """The columns of a heartbeat check that a ping reads (what ``deadline_after`` needs too)."""
 
     id: int
+    ping_key: uuid.UUID
     enabled: bool
     status: str
     consecutive_failures: int
@@ -48,103 +85,271 @@ class Check:
     heartbeat_grace_seconds: int
     last_ping_at: dt.datetime | None
     last_start_at: dt.datetime | None
-
-    @property
-    def counters(self) -> Counters:
-        return Counters(
-            self.consecutive_failures, self.consecutive_successes, self.consecutive_slow, self.consecutive_fast
-        )
+    ping_window: int
+    ping_window_count: int
 
 
-LOOKUP_COLUMNS = tuple(f.name for f in fields(Check))
+def window_of(at: dt.datetime) -> int:
+    return int(at.timestamp() // WINDOW_SECONDS)
+
+
+@dataclass
+class _Applied:
+    """A check's row after its pings of one batch, applied in arrival order (nothing written yet)."""
+
+    check: Check
+    status: str
+    counters: Counters
+    window: int
+    count: int
+    last_start_at: dt.datetime | None
+    result: dict[str, object] | None = None  # the last result's fields, when a result came
+    pings: list[tuple[int, Pinged, float | None]] = field(default_factory=list)  # (index, ping, duration)
+    results: list[tuple[Pinged, bool, float | None, str]] = field(default_factory=list)
+    # The ping whose application changed the status: then this check goes the ORM way.
+    flips: bool = False
+
+
+def _apply(
+    check: Check, group: list[tuple[int, Pinged]], limit: int, answers: list[Stored | DatabaseError | None]
+) -> _Applied:
+    row = _Applied(
+        check, check.status, Counters(check.consecutive_failures, check.consecutive_successes,
+                                      check.consecutive_slow, check.consecutive_fast),
+        check.ping_window, check.ping_window_count, check.last_start_at,
+    )  # fmt: skip
+    for index, item in group:
+        window = window_of(item.at)
+        if window != row.window:
+            row.window, row.count = window, 0
+        if row.count >= limit:
+            answers[index] = Stored.LIMITED
+            continue
+        row.count += 1
+        ping = item.ping
+        duration = run_duration_ms(ping, row.last_start_at, item.at)
+        row.pings.append((index, item, duration))
+        answers[index] = Stored.STORED
+        if ping.kind == PingKind.START:
+            row.last_start_at = item.at
+            continue
+        ok = ping.kind == PingKind.SUCCESS
+        error = failure_error(ping)
+        outcome = ProbeOutcome(check.id, item.at, ok=ok, latency_ms=duration, error=error)
+        new_status, row.counters, _ = next_status(row.status, row.counters, *ONE_RESULT_DECIDES, outcome)
+        if new_status != row.status:
+            row.flips = True
+            return row
+        row.last_start_at = None
+        row.results.append((item, ok, duration, error[:300]))
+        row.result = {"at": item.at, "ok": ok, "duration": duration, "error": error[:300],
+                      "next_due": deadline_after(check, item.at)}  # fmt: skip
+    return row
+
+
 # Only table and column names are formatted in (from the models, never from a request); values
 # are bound parameters.
 SERVICE, PING, RESULT = Service._meta.db_table, HeartbeatPing._meta.db_table, CheckResult._meta.db_table
-LOOKUP_SQL = f"SELECT {', '.join(LOOKUP_COLUMNS)} FROM {SERVICE} WHERE ping_key = %s AND check_type = %s"  # noqa: S608
-PING_INSERT = (
-    f"INSERT INTO {PING} (service_id, at, kind, exit_status, duration_ms, method, remote_addr, user_agent, body) "  # noqa: S608
-    "SELECT id, %(now)s::timestamptz, %(kind)s::text, %(exit_status)s::smallint, %(duration_ms)s::float8, "
-    "%(method)s::text, %(remote_addr)s::text, %(user_agent)s::text, %(body)s::text FROM u"
+READ_COLUMNS = tuple(f.name for f in fields(Check))
+READ_SQL = (
+    f"SELECT {', '.join(READ_COLUMNS)} FROM {SERVICE} "  # noqa: S608
+    "WHERE ping_key = ANY(%s::uuid[]) AND check_type = %s"
 )
-START_SQL = (
-    f"WITH u AS (UPDATE {SERVICE} SET last_start_at = %(now)s::timestamptz WHERE id = %(id)s::bigint RETURNING id) "  # noqa: S608
-    f"{PING_INSERT} RETURNING 1"
+# The batch travels as three JSON arrays of positional rows (checks, pings, results): psycopg
+# dumps a list parameter element by element in Python, json.dumps in C; PostgreSQL reads them
+# with json_array_elements.
+WRITE_SQL = f"""
+WITH s AS (
+  SELECT (e->>0)::bigint AS id, e->>1 AS old_status, (e->>2)::timestamptz AS old_checked,
+    (e->>3)::bigint AS old_window, (e->>4)::int AS old_count, (e->>5)::bigint AS win, (e->>6)::int AS cnt,
+    (e->>7)::timestamptz AS start_at, (e->>8)::bool AS has_result, (e->>9)::int AS failures,
+    (e->>10)::int AS successes, (e->>11)::int AS slow, (e->>12)::int AS fast,
+    (e->>13)::timestamptz AS checked, (e->>14)::bool AS ok, (e->>15)::float8 AS latency,
+    e->>16 AS error, (e->>17)::timestamptz AS next_due
+  FROM json_array_elements(%(checks)s::json) AS e
+), l AS (
+  SELECT id FROM {SERVICE} WHERE id = ANY(%(ids)s::bigint[]) ORDER BY id FOR UPDATE
+), u AS (
+  UPDATE {SERVICE} AS t SET ping_window = s.win, ping_window_count = s.cnt, last_start_at = s.start_at,
+    consecutive_failures = CASE WHEN s.has_result THEN s.failures ELSE t.consecutive_failures END,
+    consecutive_successes = CASE WHEN s.has_result THEN s.successes ELSE t.consecutive_successes END,
+    consecutive_slow = CASE WHEN s.has_result THEN s.slow ELSE t.consecutive_slow END,
+    consecutive_fast = CASE WHEN s.has_result THEN s.fast ELSE t.consecutive_fast END,
+    last_checked_at = CASE WHEN s.has_result THEN s.checked ELSE t.last_checked_at END,
+    last_ping_at = CASE WHEN s.has_result THEN s.checked ELSE t.last_ping_at END,
+    last_ok = CASE WHEN s.has_result THEN s.ok ELSE t.last_ok END,
+    last_latency_ms = CASE WHEN s.has_result THEN s.latency ELSE t.last_latency_ms END,
+    last_status_code = CASE WHEN s.has_result THEN NULL ELSE t.last_status_code END,
+    last_error = CASE WHEN s.has_result THEN s.error ELSE t.last_error END,
+    next_due_at = CASE WHEN s.has_result THEN s.next_due ELSE t.next_due_at END
+  FROM s WHERE t.id = s.id AND t.id IN (SELECT id FROM l) AND t.status = s.old_status AND t.enabled
+    AND t.last_checked_at IS NOT DISTINCT FROM s.old_checked
+    AND t.ping_window = s.old_window AND t.ping_window_count = s.old_count
+  RETURNING t.id
+), p AS (
+  INSERT INTO {PING} (service_id, at, kind, exit_status, duration_ms, method, remote_addr, user_agent, body)
+  SELECT (e->>0)::bigint, (e->>1)::timestamptz, e->>2, (e->>3)::smallint, (e->>4)::float8, e->>5, e->>6,
+    e->>7, e->>8
+  FROM json_array_elements(%(pings)s::json) AS e
+  WHERE (e->>0)::bigint IN (SELECT id FROM u)
+), r AS (
+  INSERT INTO {RESULT} (service_id, at, ok, degraded, latency_ms, status_code, error)
+  SELECT (e->>0)::bigint, (e->>1)::timestamptz, (e->>2)::bool, false, (e->>3)::float8, NULL, e->>4
+  FROM json_array_elements(%(results)s::json) AS e
+  WHERE (e->>0)::bigint IN (SELECT id FROM u)
 )
-RESULT_SQL = (
-    f"WITH u AS (UPDATE {SERVICE} SET consecutive_failures = %(consecutive_failures)s, "  # noqa: S608
-    "consecutive_successes = %(consecutive_successes)s, consecutive_slow = %(consecutive_slow)s, "
-    "consecutive_fast = %(consecutive_fast)s, last_checked_at = %(now)s, last_ok = %(ok)s, "
-    "last_latency_ms = %(duration_ms)s, last_status_code = NULL, last_error = %(error)s, "
-    "next_due_at = %(next_due_at)s, last_ping_at = %(now)s, last_start_at = NULL "
-    "WHERE id = %(id)s::bigint AND status = %(status)s::text AND enabled "
-    "AND last_checked_at IS NOT DISTINCT FROM %(last_checked_at)s::timestamptz RETURNING id), "
-    f"p AS ({PING_INSERT}) "
-    f"INSERT INTO {RESULT} (service_id, at, ok, degraded, latency_ms, status_code, error) "
-    "SELECT id, %(now)s::timestamptz, %(ok)s::boolean, false, %(duration_ms)s::float8, NULL, %(error)s::text "
-    "FROM u RETURNING 1"
+SELECT id FROM u
+"""  # noqa: S608
+
+SLOW_WAY = metrics.Counter(
+    "opsportal_pings_orm_path",
+    "Pings stored the ORM way (a status change, a paused check, a lost race), not by the batch statement",
+    registry=metrics.REGISTRY,
 )
 
 
-def _execute(sql: str, params: Sequence[object] | Mapping[str, object]) -> tuple[object, ...] | None:
-    """One statement on Django's connection, as a server-side prepared statement (psycopg
-    prepares it once per connection, so PostgreSQL parses and plans it once, not per ping)."""
+def _iso(at: dt.datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def _write_params(rows: Sequence[_Applied]) -> dict[str, object]:
+    checks, pings, results = [], [], []
+    for row in rows:
+        c, r, n = row.check, row.result or {}, row.counters
+        checks.append((
+            c.id, c.status, _iso(c.last_checked_at), c.ping_window, c.ping_window_count, row.window, row.count,
+            _iso(row.last_start_at), row.result is not None, n.failures, n.successes, n.slow, n.fast,
+            _iso(r.get("at")), r.get("ok"), r.get("duration"), r.get("error", ""), _iso(r.get("next_due")),
+        ))  # fmt: skip
+        for _, item, duration in row.pings:
+            ping = item.ping
+            pings.append((
+                c.id, item.at.isoformat(), ping.kind, ping.exit_status, duration, ping.method[:8],
+                ping.remote_addr[:45], ping.user_agent[:200], ping.body,
+            ))  # fmt: skip
+        for item, ok, duration, error in row.results:
+            results.append((c.id, item.at.isoformat(), ok, duration, error))
+    return {
+        "checks": json.dumps(checks), "pings": json.dumps(pings), "results": json.dumps(results),
+        "ids": [row.check.id for row in rows],
+    }  # fmt: skip
+
+
+def _read(keys: list[uuid.UUID]) -> dict[uuid.UUID, Check]:
     with bound_cursor(preparing=True) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        return cursor.fetchone()
+        cursor.execute(READ_SQL, [keys, str(CheckType.HEARTBEAT)], prepare=True)
+        return {row[1]: Check(*row) for row in cursor.fetchall()}
 
 
-def lookup(key: uuid.UUID) -> Check | None:
-    """The heartbeat check with this ping key, in one indexed read (no transaction)."""
-    if connection.vendor != "postgresql":  # SQLite in development: the ORM
-        found = Service.objects.filter(ping_key=key, check_type=CheckType.HEARTBEAT).order_by()
-        row = found.values_list(*(c if c != "id" else "pk" for c in LOOKUP_COLUMNS)).first()
-    else:
-        row = _execute(LOOKUP_SQL, [key, str(CheckType.HEARTBEAT)])
-    return Check(*row) if row else None
+def _write(rows: Sequence[_Applied]) -> set[int]:
+    if not rows:
+        return set()
+    with bound_cursor(preparing=True) as cursor:
+        cursor.execute(WRITE_SQL, _write_params(rows), prepare=True)
+        return {r[0] for r in cursor.fetchall()}
 
 
-def _single_statement(check: Check, ping: Ping, now: dt.datetime) -> bool:
-    """Store the ping in one statement when it changes no status; False when it must not (or
-    on SQLite, which has no data-modifying CTEs)."""
-    if connection.vendor != "postgresql":
-        return False
-    duration_ms = run_duration_ms(ping, check.last_start_at, now)
-    params = {
-        "id": check.id,
-        "now": now,
-        "kind": ping.kind,
-        "exit_status": ping.exit_status,
-        "duration_ms": duration_ms,
-        "method": ping.method[:8],
-        "remote_addr": ping.remote_addr[:45],
-        "user_agent": ping.user_agent[:200],
-        "body": ping.body,
-    }
-    if ping.kind == PingKind.START:
-        sql = START_SQL
-    else:
-        if not check.enabled or check.status == ServiceStatus.PAUSED:
-            return False
-        ok = ping.kind == PingKind.SUCCESS
-        error = failure_error(ping)
-        outcome = ProbeOutcome(check.id, now, ok=ok, latency_ms=duration_ms, error=error)
-        new_status, counters, _ = next_status(check.status, check.counters, *ONE_RESULT_DECIDES, outcome)
-        if new_status != check.status:
-            return False  # a flip: the ORM path writes it with its ServiceFlip row
-        params |= counters.as_fields() | {
-            "ok": ok,
-            "error": error[:300],
-            "status": check.status,
-            "last_checked_at": check.last_checked_at,
-            "next_due_at": deadline_after(check, now),
-        }
-        sql = RESULT_SQL
-    return _execute(sql, params) is not None
+def store_batch(items: Sequence[Pinged]) -> list[Stored | DatabaseError]:
+    """Store and apply ``items`` (in arrival order); what became of each, in the same order.
+
+    A database error fails only the pings it kept from being stored (they are answered with
+    the error; nothing of them was written): the write is one statement, and each check that
+    goes the ORM way is one transaction. Pings already written stay answered as stored.
+    """
+    answers: list[Stored | DatabaseError | None] = [None] * len(items)
+    limit = conf.PING_RATE_LIMIT.get()
+    pending: dict[uuid.UUID, list[tuple[int, Pinged]]] = defaultdict(list)
+    for index, item in enumerate(items):
+        pending[item.key].append((index, item))
+    slow: dict[int, list[tuple[int, Pinged]]] = {}
+    try:
+        if connection.vendor == "postgresql":
+            _store_in_batches(pending, limit, answers, slow)
+        else:
+            _sort_for_the_orm(pending, answers, slow)
+    except DatabaseError as error:
+        for group in pending.values():
+            for index, _item in group:
+                answers[index] = error
+    for service_id, group in slow.items():
+        try:
+            _store_the_orm_way(service_id, group, limit, answers)
+        except DatabaseError as error:
+            for index, _item in group:
+                answers[index] = error
+    return [Stored.UNKNOWN if a is None else a for a in answers]
 
 
-def store(check: Check, ping: Ping, now: dt.datetime) -> None:
-    """Store and apply one ping of ``check`` (from :func:`lookup`)."""
-    if not _single_statement(check, ping, now):
-        service = Service.objects.filter(pk=check.id).first()
-        if service is not None:
-            record_ping(service, ping, now=now)
+def _store_in_batches(
+    pending: dict[uuid.UUID, list[tuple[int, Pinged]]],
+    limit: int,
+    answers: list[Stored | DatabaseError | None],
+    slow: dict[int, list[tuple[int, Pinged]]],
+) -> None:
+    """Read, apply, write; again for the checks whose guarded write missed. ``pending`` is left
+    holding what is not written (on an error: what the error kept from being stored)."""
+    for attempt in range(ATTEMPTS):
+        checks = _read(list(pending))
+        rows = []
+        for key in list(pending):
+            check = checks.get(key)
+            if check is None:
+                for index, _item in pending.pop(key):
+                    answers[index] = Stored.UNKNOWN
+                continue
+            row = _apply(check, pending[key], limit, answers) if applies(check) else None  # type: ignore[arg-type]
+            if row is None or row.flips or attempt == ATTEMPTS - 1:
+                slow[check.id] = pending.pop(key)  # the last attempt is under the row lock
+            else:
+                rows.append(row)
+        landed = _write(rows)
+        for row in rows:
+            if row.check.id in landed:
+                del pending[row.check.ping_key]
+        if not pending:
+            return
+
+
+def _sort_for_the_orm(
+    pending: dict[uuid.UUID, list[tuple[int, Pinged]]],
+    answers: list[Stored | DatabaseError | None],
+    slow: dict[int, list[tuple[int, Pinged]]],
+) -> None:
+    ids = dict(
+        Service.objects.filter(ping_key__in=list(pending), check_type=CheckType.HEARTBEAT).values_list("ping_key", "pk")
+    )
+    for key in list(pending):
+        group = pending.pop(key)
+        if key in ids:
+            slow[ids[key]] = group
+        else:
+            for index, _item in group:
+                answers[index] = Stored.UNKNOWN
+
+
+def _store_the_orm_way(
+    service_id: int, group: list[tuple[int, Pinged]], limit: int, answers: list[Stored | DatabaseError | None]
+) -> None:
+    """``record_ping`` for each ping of one check, under its row lock, with the rate limit."""
+    with transaction.atomic():
+        service = Service.objects.select_for_update().filter(pk=service_id).first()
+        if service is None:  # deleted meanwhile
+            for index, _item in group:
+                answers[index] = Stored.UNKNOWN
+            return
+        for index, item in group:
+            window = window_of(item.at)
+            if window != service.ping_window:
+                service.ping_window, service.ping_window_count = window, 0
+            if service.ping_window_count >= limit:
+                answers[index] = Stored.LIMITED
+                continue
+            service.ping_window_count += 1
+            paused = not applies(service)
+            record_ping(service, item.ping, now=item.at)
+            SLOW_WAY.inc()
+            service.refresh_from_db(fields=[*Service.STATE_FIELDS, "enabled"])
+            answers[index] = Stored.STORED_PAUSED if paused else Stored.STORED
+        Service.objects.filter(pk=service_id).update(
+            ping_window=service.ping_window, ping_window_count=service.ping_window_count
+        )

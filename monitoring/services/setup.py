@@ -19,7 +19,7 @@ def setup() -> None:
     from opsportal.metrics import register_collector
     from opsportal.schedule import DefaultEntry, declare
 
-    audit.register(Service, exclude={*Service.STATE_FIELDS, *Service.CLAIM_FIELDS, "updated_at"})
+    audit.register(Service, exclude={*Service.STATE_FIELDS, *Service.CLAIM_FIELDS, *Service.RATE_FIELDS, "updated_at"})
     audit.register(Tag)
 
     post_save.connect(on_service_saved, sender=Service, dispatch_uid="monitoring-service-paused-follows-enabled")

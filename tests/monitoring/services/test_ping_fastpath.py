@@ -17,7 +17,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
-from monitoring.services import ping_store
+from monitoring.services import ping_batch, ping_store
 from monitoring.services.choices import PingKind, ServiceStatus
 from monitoring.services.heartbeats import BODY_LIMIT, Ping, record_ping
 from monitoring.services.models import CheckResult, HeartbeatPing, Service, ServiceFlip
@@ -59,69 +59,135 @@ def _state(service: Service) -> dict[str, Any]:
     return rows
 
 
+def _store(key: uuid.UUID, ping: Ping, at: dt.datetime) -> ping_store.Stored:
+    return ping_store.store_batch([ping_store.Pinged(key, ping, at)])[0]
+
+
+def _orm_way() -> float:
+    return metrics.REGISTRY.get_sample_value("opsportal_pings_orm_path_total") or 0.0
+
+
 @pytest.mark.django_db
-def test_fast_path_leaves_exactly_the_rows_of_the_orm_path() -> None:
+def test_the_batch_statement_leaves_exactly_the_rows_of_the_orm_path() -> None:
     fast = HeartbeatFactory(slug="fast", heartbeat_period_seconds=3600, heartbeat_grace_seconds=600)
     slow = HeartbeatFactory(slug="slow", heartbeat_period_seconds=3600, heartbeat_grace_seconds=600)
-    statements = []
+    ways = []
     for minutes, kind, status in SEQUENCE:
         now = T0 + dt.timedelta(minutes=minutes)
         ping = Ping(kind, status, "POST", "127.0.0.1", "curl/8", f"run at +{minutes} min")
-        check = ping_store.lookup(fast.ping_key)
-        statements.append(ping_store._single_statement(check, ping, now))
-        if not statements[-1]:
-            record_ping(Service.objects.get(pk=fast.pk), ping, now=now)
+        before = _orm_way()
+        assert _store(fast.ping_key, ping, now) == ping_store.Stored.STORED
+        ways.append("orm" if _orm_way() > before else "batch")
         record_ping(Service.objects.get(pk=slow.pk), ping, now=now)
-    assert _state(fast)["service"] == _state(slow)["service"]
+    fast_state, slow_state = _state(fast), _state(slow)
+    assert fast_state["service"] == slow_state["service"]
     for part in ("pings", "results", "flips"):
-        assert _state(fast)[part] == _state(slow)[part], part
+        assert fast_state[part] == slow_state[part], part
     # The first success (UNKNOWN -> UP), the first failure (UP -> DOWN) and the recovery flip
-    # went the ORM way; the other six were one statement each.
-    assert statements == [False, True, True, True, False, True, True, False, True]
-    assert [f[2] for f in _state(fast)["flips"]] == [ServiceStatus.UP, ServiceStatus.DOWN, ServiceStatus.UP]
+    # went the ORM way; the other six were the batch statement.
+    assert ways == ["orm", "batch", "batch", "batch", "orm", "batch", "batch", "orm", "batch"]
+    assert [f[2] for f in fast_state["flips"]] == [ServiceStatus.UP, ServiceStatus.DOWN, ServiceStatus.UP]
 
 
 @pytest.mark.django_db
-def test_the_lookup_and_the_write_are_prepared_statements_on_the_server() -> None:
+def test_one_batch_of_many_checks_matches_the_pings_applied_one_by_one(settings: Any) -> None:
+    """Several pings of one check in a batch apply in arrival order (start then result: a run
+    time); an unknown key, a paused check, a non-heartbeat check and the rate limit in the same
+    batch each get their own answer."""
+    settings.PING_RATE_LIMIT = 4
+    up = {"status": ServiceStatus.UP, "status_since": T0, "last_checked_at": T0, "last_ping_at": T0}
+    batch_checks = [HeartbeatFactory(slug=f"b{n}", **up) for n in range(3)]
+    one_by_one = [HeartbeatFactory(slug=f"o{n}", **up) for n in range(3)]
+    paused = HeartbeatFactory(slug="paused", enabled=False)
+    http_check = ServiceFactory(slug="http")
+    at = [T0 + dt.timedelta(minutes=1, seconds=s) for s in range(8)]
+    plan = [  # (check index, kind, second)
+        (0, PingKind.START, 0), (0, PingKind.SUCCESS, 1), (1, PingKind.SUCCESS, 1), (2, PingKind.START, 2),
+        (1, PingKind.SUCCESS, 3), (1, PingKind.SUCCESS, 4), (1, PingKind.SUCCESS, 5), (1, PingKind.SUCCESS, 6),
+    ]  # fmt: skip
+    items = [ping_store.Pinged(batch_checks[i].ping_key, Ping(kind), at[sec]) for i, kind, sec in plan]
+    items += [
+        ping_store.Pinged(uuid.uuid4(), Ping(PingKind.SUCCESS), at[7]),
+        ping_store.Pinged(paused.ping_key, Ping(PingKind.SUCCESS), at[7]),
+        ping_store.Pinged(http_check.ping_key, Ping(PingKind.SUCCESS), at[7]),
+    ]
+    answers = ping_store.store_batch(items)
+    stored, limited = ping_store.Stored.STORED, ping_store.Stored.LIMITED
+    assert answers == [stored] * 7 + [limited, ping_store.Stored.UNKNOWN, ping_store.Stored.STORED_PAUSED,
+                                      ping_store.Stored.UNKNOWN]  # fmt: skip
+    for i, kind, sec in plan[:7]:
+        _store(one_by_one[i].ping_key, Ping(kind), at[sec])
+    assert _store(one_by_one[1].ping_key, Ping(PingKind.SUCCESS), at[6]) == limited
+    for batched, alone in zip(batch_checks, one_by_one, strict=True):
+        b, o = _state(batched), _state(alone)
+        assert b["service"] == o["service"] and b["pings"] == o["pings"] and b["results"] == o["results"]
+    timed = HeartbeatPing.objects.get(service=batch_checks[0], kind=PingKind.SUCCESS)
+    assert timed.duration_ms == 1000.0
+    assert Service.objects.get(pk=batch_checks[1].pk).ping_window_count == 4
+    assert Service.objects.get(pk=batch_checks[2].pk).last_start_at == at[2]
+    assert HeartbeatPing.objects.filter(service=paused).count() == 1
+    assert not HeartbeatPing.objects.filter(service=http_check).exists()
+
+
+@pytest.mark.django_db
+def test_the_read_and_the_write_are_prepared_statements_on_the_server() -> None:
     """Parsed and planned once per connection: Django turns psycopg's preparation off, and
     prepare=True alone was silently ignored (the server had no prepared statement at all)."""
     from django.db import connection
 
     check = HeartbeatFactory(slug="prepared", status=ServiceStatus.UP, last_checked_at=T0)
     for minutes in (1, 2):
-        found = ping_store.lookup(check.ping_key)
-        assert ping_store._single_statement(
-            found, Ping(PingKind.SUCCESS, None, "GET", "", "", ""), T0 + dt.timedelta(minutes=minutes)
+        assert _store(check.ping_key, Ping(PingKind.SUCCESS), T0 + dt.timedelta(minutes=minutes)) == (
+            ping_store.Stored.STORED
         )
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = {row[0] for row in cursor.fetchall()}
-    assert any(s.startswith("SELECT id, enabled") and "ping_key = $1" in s for s in prepared), prepared
-    assert any(s.startswith("WITH u AS (UPDATE") for s in prepared), prepared
+    assert any(s.startswith("SELECT id, ping_key") and "ANY($1::uuid[])" in s for s in prepared), prepared
+    assert any(s.strip().startswith("WITH s AS") for s in prepared), prepared
     # Django's own queries on the same connection are not prepared (only what asks for it).
     assert not any("django_" in s for s in prepared)
 
 
-@pytest.mark.django_db
-def test_a_lost_compare_and_set_goes_the_orm_way_and_stores_one_ping() -> None:
-    service = HeartbeatFactory(slug="raced")
-    ping = Ping(PingKind.SUCCESS)
-    ping_store.store(ping_store.lookup(service.ping_key), ping, T0)  # UNKNOWN -> UP
-    stale = ping_store.lookup(service.ping_key)
-    ping_store.store(stale, ping, T0 + dt.timedelta(minutes=1))  # another process, same row
-    ping_store.store(stale, ping, T0 + dt.timedelta(minutes=2))  # read before the one above landed
-    fresh = Service.objects.get(pk=service.pk)
-    assert HeartbeatPing.objects.filter(service=service).count() == 3
-    assert CheckResult.objects.filter(service=service).count() == 3
-    assert fresh.consecutive_successes == 3 and fresh.last_checked_at == T0 + dt.timedelta(minutes=2)
+def test_racing_writers_lose_no_ping_and_count_every_success(transactional_db: Any) -> None:
+    """Four threads (four connections, as four web processes) store 25 pings each of the same
+    two checks at once: the guarded writes that miss are re-applied, nothing is lost or doubled."""
+    checks = [HeartbeatFactory(slug=f"raced-{n}", status=ServiceStatus.UP, last_checked_at=T0) for n in range(2)]
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        from django.db import connection
+
+        try:
+            for i in range(25):
+                at = T0 + dt.timedelta(seconds=1 + n * 100 + i)
+                items = [ping_store.Pinged(c.ping_key, Ping(PingKind.SUCCESS), at) for c in checks]
+                assert ping_store.store_batch(items) == [ping_store.Stored.STORED] * 2
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    from django.test import override_settings
+
+    with override_settings(PING_RATE_LIMIT=1000):
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors, errors
+    for check in checks:
+        fresh = Service.objects.get(pk=check.pk)
+        assert HeartbeatPing.objects.filter(service=check).count() == 100
+        assert CheckResult.objects.filter(service=check).count() == 100
+        assert fresh.consecutive_successes == 100 and fresh.status == ServiceStatus.UP
 
 
 @pytest.mark.django_db
 def test_a_paused_check_stores_the_ping_and_leaves_the_state() -> None:
     service = HeartbeatFactory(slug="paused", enabled=False)
-    check = ping_store.lookup(service.ping_key)
-    assert not ping_store._single_statement(check, Ping(PingKind.SUCCESS), T0)
-    ping_store.store(check, Ping(PingKind.SUCCESS), T0)
+    assert _store(service.ping_key, Ping(PingKind.SUCCESS), T0) == ping_store.Stored.STORED_PAUSED
     fresh = Service.objects.get(pk=service.pk)
     assert fresh.status == ServiceStatus.PAUSED and fresh.last_ping_at == T0 and fresh.consecutive_successes == 0
     assert HeartbeatPing.objects.filter(service=service).count() == 1
@@ -145,6 +211,7 @@ def portal(transactional_db: Any) -> Iterator[tuple[str, int]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server.server_address[:2]
+    ping_batch.stop()  # the writer thread and its connection
     server.shutdown()
     server.server_close()
 
@@ -226,3 +293,64 @@ def test_a_failing_fast_path_hands_the_request_to_django(
     assert (status, body) == (200, b"OK\n") and calls  # Django's view answered it
     assert HeartbeatPing.objects.filter(service=service).count() == 1
     assert "fast path ping failed" in caplog.text
+
+
+def test_the_writer_thread_stores_concurrent_pings_in_shared_batches(transactional_db: Any) -> None:
+    """40 request threads ping at once: every one is answered stored, with its own row, in fewer
+    writes than pings (a group commit)."""
+    checks = [HeartbeatFactory(slug=f"grouped-{n}", status=ServiceStatus.UP, last_checked_at=T0) for n in range(40)]
+    batcher = ping_batch.Batcher()
+    start = threading.Barrier(40)
+    answers: list[object] = []
+
+    def ping(check: Service) -> None:
+        start.wait()
+        answers.append(batcher.submit(ping_store.Pinged(check.ping_key, Ping(PingKind.SUCCESS), T0 + dt.timedelta(1))))
+
+    try:
+        threads = [threading.Thread(target=ping, args=(c,)) for c in checks]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        batcher.stop()
+    assert answers == [ping_store.Stored.STORED] * 40
+    assert HeartbeatPing.objects.count() == 40 and CheckResult.objects.count() == 40
+    assert batcher.pings == 40 and batcher.batches < 40 and batcher.largest > 1
+
+
+def test_a_dropped_writer_connection_fails_no_ping(transactional_db: Any, caplog: Any) -> None:
+    """The database ends the writer's session (a restart, a failover, an idle timeout): the next
+    pings are tried again on a fresh connection and stored."""
+    from django.db import connection
+
+    check = HeartbeatFactory(slug="dropped", status=ServiceStatus.UP, last_checked_at=T0)
+    batcher = ping_batch.Batcher()
+    try:
+        first = ping_store.Pinged(check.ping_key, Ping(PingKind.SUCCESS), T0 + dt.timedelta(minutes=1))
+        assert batcher.submit(first) == ping_store.Stored.STORED
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        second = ping_store.Pinged(check.ping_key, Ping(PingKind.SUCCESS), T0 + dt.timedelta(minutes=2))
+        assert batcher.submit(second) == ping_store.Stored.STORED
+    finally:
+        batcher.stop()
+    assert HeartbeatPing.objects.filter(service=check).count() == 2
+    assert "1 of 1 pings failed" in caplog.text and "trying them again" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_ping_the_database_did_not_store_is_answered_503(client: Any, monkeypatch: Any) -> None:
+    from django.db import OperationalError
+
+    from monitoring.services import ping
+
+    check = HeartbeatFactory(slug="db-down")
+    monkeypatch.setattr(ping.ping_store, "store_batch", lambda items: [OperationalError("server closed")] * len(items))
+    response = client.get(f"/ping/{check.ping_key}")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert response.content == b"the ping could not be stored: try again\n"  # no database detail
