@@ -11,7 +11,11 @@ answers (every 200 must be a row; requests still in flight when wrk stops are st
 counted by wrk, at most one per connection) and reports CPU seconds of gunicorn, of the
 PostgreSQL backends and of wrk (from /proc) per 1,000 requests of each path: on a busy machine
 the CPU figures hold when requests per second do not.
-Run: .venv/bin/python bench/ping.py [--seconds 10] [--connections 50] [--workers 2] [--threads 32] [--checks 1000]
+Last, the same process stores pings of those checks with ``ping_store.store_batch`` alone, in
+batches of --batch, with no HTTP and no threads: the writer's own CPU per ping (Python and
+PostgreSQL), so what the HTTP path adds on top (gunicorn, the hand-off to the writer thread) shows.
+--profile DIR samples each worker with py-spy (GIL holder, raw stacks) during the pings.
+Run: .venv/bin/python bench/ping.py [--seconds 10] [--connections 50] [--workers 2] [--threads 16] [--checks 1000]
 """
 
 from __future__ import annotations
@@ -62,6 +66,45 @@ def cpu_seconds(pids: list[int]) -> float:
 def children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
     return [pid, *map(int, out)]
+
+
+def spy(pid: int, seconds: int, into: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the GIL holder of ``pid`` (raw stacks, for flame graphs or grep)."""
+    py_spy = shutil.which("py-spy") or str(ROOT / ".venv/bin/py-spy")
+    into.mkdir(parents=True, exist_ok=True)
+    command = [py_spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "200", "--gil", "--nonblocking",
+               "-f", "raw", "-o", str(into / f"worker-{pid}.txt")]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def writer_alone(keys: list, batch: int, batches: int = 400) -> tuple[float, float, float]:
+    """Pings per second, Python and PostgreSQL CPU ms per ping of ``store_batch`` in this process."""
+    import random
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from monitoring.services.choices import PingKind
+    from monitoring.services.heartbeats import Ping
+    from monitoring.services.ping_store import Pinged, Stored, store_batch
+
+    def make() -> list[Pinged]:
+        ping = Ping(PingKind.SUCCESS, None, "GET", remote_addr="127.0.0.1", user_agent="bench")
+        return [Pinged(k, ping, timezone.now()) for k in random.sample(keys, batch)]
+
+    os.environ["PING_RATE_LIMIT"] = "1000000"
+    for _ in range(20):  # warm-up: the connection, the prepared statements
+        store_batch(make())
+    work = [make() for _ in range(batches)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = [cursor.fetchone()[0]]
+    started, python, db = time.perf_counter(), time.process_time(), cpu_seconds(backend)
+    for items in work:
+        assert all(r is Stored.STORED for r in store_batch(items))
+    elapsed, python, db = time.perf_counter() - started, time.process_time() - python, cpu_seconds(backend) - db
+    n = batch * batches
+    return n / elapsed, 1000 * python / n, 1000 * db / n
 
 
 def postgres_backends(database: str) -> list[int]:
@@ -123,6 +166,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=16, help="gthread threads per worker (gunicorn.conf.py)")
     parser.add_argument("--checks", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=25, help="pings per store_batch call in the writer-alone figure")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy each worker during the pings (raw stacks in DIR)")
     args = parser.parse_args()
     setup_django()
     wrk = ensure_wrk()
@@ -180,7 +225,10 @@ def main() -> None:
         static = run_wrk(paths=[static_path], seconds=args.seconds, **go)
         time.sleep(1)  # the warm-up's last requests are stored before the count starts
         before = stored.count()
+        spies = [spy(pid, args.seconds, Path(args.profile)) for pid in procs] if args.profile else []
         pings = run_wrk(paths=ping_paths, seconds=args.seconds, **go)
+        for running in spies:
+            running.wait(timeout=60)
         time.sleep(1)
         rows = stored.count() - before
     finally:
@@ -209,6 +257,11 @@ def main() -> None:
     print(
         f"CPU per request, all processes: ping {cpu_ping:.3f} ms, ceiling {cpu_ceiling:.3f} ms "
         f"(ratio {cpu_ceiling / cpu_ping:.2f}); {cores} cores at that cost: {cores * 1000 / cpu_ping:,.0f} pings/s"
+    )
+    alone = writer_alone(keys, args.batch)
+    print(
+        f"store_batch alone, batches of {args.batch}: {alone[0]:,.0f} pings/s in one thread, CPU per ping: Python "
+        f"{alone[1]:.3f} ms, PostgreSQL {alone[2]:.3f} ms (the HTTP path's rest: gunicorn and the hand-off)"
     )
     in_flight = rows - (pings.total - pings.bad)
     print(

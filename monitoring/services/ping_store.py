@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
+import psycopg
 from django.db import DatabaseError, connection, transaction
 
 from monitoring.services import conf
@@ -153,11 +154,12 @@ SERVICE, PING, RESULT = Service._meta.db_table, HeartbeatPing._meta.db_table, Ch
 READ_COLUMNS = tuple(f.name for f in fields(Check))
 READ_SQL = (
     f"SELECT {', '.join(READ_COLUMNS)} FROM {SERVICE} "  # noqa: S608
-    "WHERE ping_key = ANY(%s::uuid[]) AND check_type = %s"
+    "WHERE ping_key = ANY(string_to_array(%s, ',')::uuid[]) AND check_type = %s"
 )
 # The batch travels as three JSON arrays of positional rows (checks, pings, results): psycopg
-# dumps a list parameter element by element in Python, json.dumps in C; PostgreSQL reads them
-# with json_array_elements.
+# dumps a list parameter element by element in Python, json.dumps in C. PostgreSQL reads them as
+# jsonb (parsed once; on json each ->> scans the element again: a third of the statement's CPU).
+# The read's keys travel as one comma-separated text for the same reason.
 WRITE_SQL = f"""
 WITH s AS (
   SELECT (e->>0)::bigint AS id, e->>1 AS old_status, (e->>2)::timestamptz AS old_checked,
@@ -166,7 +168,7 @@ WITH s AS (
     (e->>10)::int AS successes, (e->>11)::int AS slow, (e->>12)::int AS fast,
     (e->>13)::timestamptz AS checked, (e->>14)::bool AS ok, (e->>15)::float8 AS latency,
     e->>16 AS error, (e->>17)::timestamptz AS next_due
-  FROM json_array_elements(%(checks)s::json) AS e
+  FROM jsonb_array_elements(%(checks)s::jsonb) AS e
 ), l AS (
   SELECT id FROM {SERVICE} WHERE id = ANY(%(ids)s::bigint[]) ORDER BY id FOR UPDATE
 ), u AS (
@@ -190,16 +192,21 @@ WITH s AS (
   INSERT INTO {PING} (service_id, at, kind, exit_status, duration_ms, method, remote_addr, user_agent, body)
   SELECT (e->>0)::bigint, (e->>1)::timestamptz, e->>2, (e->>3)::smallint, (e->>4)::float8, e->>5, e->>6,
     e->>7, e->>8
-  FROM json_array_elements(%(pings)s::json) AS e
+  FROM jsonb_array_elements(%(pings)s::jsonb) AS e
   WHERE (e->>0)::bigint IN (SELECT id FROM u)
 ), r AS (
   INSERT INTO {RESULT} (service_id, at, ok, degraded, latency_ms, status_code, error)
   SELECT (e->>0)::bigint, (e->>1)::timestamptz, (e->>2)::bool, false, (e->>3)::float8, NULL, e->>4
-  FROM json_array_elements(%(results)s::json) AS e
+  FROM jsonb_array_elements(%(results)s::jsonb) AS e
   WHERE (e->>0)::bigint IN (SELECT id FROM u)
 )
 SELECT id FROM u
 """  # noqa: S608
+
+# Django loads timestamptz with a Python subclass of psycopg's Python loader (to set its tzinfo);
+# the ping's read takes psycopg's C loader, which gives the same instant (the session is in UTC).
+TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
+TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(TIMESTAMPTZ_OID, psycopg.pq.Format.TEXT)
 
 SLOW_WAY = metrics.Counter(
     "opsportal_pings_orm_path",
@@ -237,7 +244,8 @@ def _write_params(rows: Sequence[_Applied]) -> dict[str, object]:
 
 def _read(keys: list[uuid.UUID]) -> dict[uuid.UUID, Check]:
     with bound_cursor(preparing=True) as cursor:
-        cursor.execute(READ_SQL, [keys, str(CheckType.HEARTBEAT)], prepare=True)
+        cursor.adapters.register_loader(TIMESTAMPTZ_OID, TIMESTAMPTZ_LOADER)
+        cursor.execute(READ_SQL, [",".join(map(str, keys)), str(CheckType.HEARTBEAT)], prepare=True)
         return {row[1]: Check(*row) for row in cursor.fetchall()}
 
 

@@ -143,10 +143,26 @@ def test_the_read_and_the_write_are_prepared_statements_on_the_server() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = {row[0] for row in cursor.fetchall()}
-    assert any(s.startswith("SELECT id, ping_key") and "ANY($1::uuid[])" in s for s in prepared), prepared
+    assert any(s.startswith("SELECT id, ping_key") and "string_to_array($1, ',')::uuid[]" in s for s in prepared), (
+        prepared
+    )
     assert any(s.strip().startswith("WITH s AS") for s in prepared), prepared
     # Django's own queries on the same connection are not prepared (only what asks for it).
     assert not any("django_" in s for s in prepared)
+
+
+def test_the_read_loads_the_same_instants_as_the_orm() -> None:
+    """The read takes psycopg's C timestamp loader, not Django's: same instants, aware, in UTC."""
+    check = HeartbeatFactory(slug="instants", status=ServiceStatus.UP, last_checked_at=T0)
+    Service.objects.filter(pk=check.pk).update(
+        last_ping_at=T0 + dt.timedelta(microseconds=123457), last_start_at=T0 - dt.timedelta(hours=3)
+    )
+    orm = Service.objects.get(pk=check.pk)
+    read = ping_store._read([check.ping_key])[check.ping_key]
+    for name in ("last_checked_at", "last_ping_at", "last_start_at"):
+        value = getattr(read, name)
+        assert value == getattr(orm, name), name
+        assert value.utcoffset() == dt.timedelta(0), name
 
 
 def test_racing_writers_lose_no_ping_and_count_every_success(transactional_db: Any) -> None:
