@@ -9,6 +9,7 @@ separately, dumped by psycopg's C code, and raises Django's database errors as D
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,6 +19,8 @@ from django.db import connection
 # Django turns psycopg's statement preparation off (prepare_threshold=None), and then psycopg
 # ignores prepare=True too. A threshold no query reaches prepares only what asks for it.
 PREPARE_ONLY_WHEN_ASKED = 2**31 - 1
+# Connections whose session plans prepared statements generically (the SET was committed).
+_GENERIC_PLANS: weakref.WeakSet[psycopg.Connection] = weakref.WeakSet()
 
 
 @contextmanager
@@ -26,7 +29,18 @@ def bound_cursor(*, preparing: bool = False) -> Iterator[psycopg.Cursor]:
     executed with ``prepare=True`` are prepared on the server once per connection."""
     connection.ensure_connection()
     raw = connection.connection
-    if preparing and raw.prepare_threshold is None:
-        raw.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
-    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
-        yield cursor
+    with connection.wrap_database_errors:
+        if preparing:
+            if raw.prepare_threshold is None:
+                raw.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
+            if raw not in _GENERIC_PLANS:
+                # Left to choose, PostgreSQL keeps re-planning a prepared statement whose custom
+                # plans look cheaper than its generic plan: the ping's write of a batch of one was
+                # planned on every execution (1.4 ms, most of its cost). The setting concerns only
+                # prepared statements, and only what asks for it is prepared. A SET inside a
+                # transaction is undone if it rolls back: there it is repeated each time.
+                raw.execute("SET plan_cache_mode = force_generic_plan")
+                if not connection.in_atomic_block:
+                    _GENERIC_PLANS.add(raw)
+        with psycopg.Cursor(raw) as cursor:
+            yield cursor
