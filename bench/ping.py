@@ -250,7 +250,10 @@ def main() -> None:
             f"{label:40} {run.rps:6.0f}  {run.bad:7}   {run.per_k(run.cpu_web):24.3f}  {run.per_k(run.cpu_db):10.3f}  "
             f"{run.per_k(run.cpu_wrk):.3f}"
         )
-    print(f"ratio pings/ceiling: {pings.rps / ceiling.rps:.2f}   (target >= 0.50; pings target >= 1,000/s)")
+    print(
+        f"ratio pings/ceiling: {pings.rps / ceiling.rps:.2f}   (target >= 0.50; pings target >= 1,000/s); "
+        f"pings/static file: {pings.rps / static.rps:.2f}"
+    )
     cpu_ping = pings.per_k(pings.cpu_web + pings.cpu_db + pings.cpu_wrk)
     cpu_ceiling = ceiling.per_k(ceiling.cpu_web + ceiling.cpu_db + ceiling.cpu_wrk)
     cores = os.cpu_count() or 1
