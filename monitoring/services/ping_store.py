@@ -94,6 +94,17 @@ def window_of(at: dt.datetime) -> int:
     return int(at.timestamp() // WINDOW_SECONDS)
 
 
+def admit(window: int, count: int, at: dt.datetime, limit: int) -> tuple[int, int] | None:
+    """The rate limit: a check's (window, count) after a ping at ``at``, or None (refused) when the
+    ping's minute already has ``limit`` pings. A refusal changes nothing (a new minute never refuses)."""
+    current = window_of(at)
+    if current != window:
+        window, count = current, 0
+    if count >= limit:
+        return None
+    return window, count + 1
+
+
 @dataclass
 class _Applied:
     """A check's row after its pings of one batch, applied in arrival order (nothing written yet)."""
@@ -120,13 +131,11 @@ def _apply(
         check.ping_window, check.ping_window_count, check.last_start_at,
     )  # fmt: skip
     for index, item in group:
-        window = window_of(item.at)
-        if window != row.window:
-            row.window, row.count = window, 0
-        if row.count >= limit:
+        admitted = admit(row.window, row.count, item.at, limit)
+        if admitted is None:
             answers[index] = Stored.LIMITED
             continue
-        row.count += 1
+        row.window, row.count = admitted
         ping = item.ping
         duration = run_duration_ms(ping, row.last_start_at, item.at)
         row.pings.append((index, item, duration))
@@ -346,13 +355,11 @@ def _store_the_orm_way(
                 answers[index] = Stored.UNKNOWN
             return
         for index, item in group:
-            window = window_of(item.at)
-            if window != service.ping_window:
-                service.ping_window, service.ping_window_count = window, 0
-            if service.ping_window_count >= limit:
+            admitted = admit(service.ping_window, service.ping_window_count, item.at, limit)
+            if admitted is None:
                 answers[index] = Stored.LIMITED
                 continue
-            service.ping_window_count += 1
+            service.ping_window, service.ping_window_count = admitted
             paused = not applies(service)
             record_ping(service, item.ping, now=item.at)
             SLOW_WAY.inc()
