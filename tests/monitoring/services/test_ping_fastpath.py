@@ -16,6 +16,9 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from monitoring.services import ping_batch, ping_store
 from monitoring.services.choices import PingKind, ServiceStatus
@@ -374,3 +377,25 @@ def test_a_ping_the_database_did_not_store_is_answered_503(client: Any, monkeypa
     response = client.get(f"/ping/{check.ping_key}")
     assert response.status_code == 503 and response["Retry-After"] == "5"
     assert response.content == b"the ping could not be stored: try again\n"  # no database detail
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(
+    limit=st.integers(min_value=1, max_value=5),
+    offsets=st.lists(st.integers(min_value=0, max_value=600), max_size=40),
+)
+def test_admit_takes_at_most_the_limit_in_each_minute_and_every_new_minute_afresh(
+    limit: int, offsets: list[int]
+) -> None:
+    window, count, taken = 0, 0, {}
+    for offset in sorted(offsets):
+        at = T0 + dt.timedelta(seconds=offset)
+        minute = ping_store.window_of(at)
+        admitted = ping_store.admit(window, count, at, limit)
+        if admitted is None:
+            assert taken.get(minute, 0) == limit and minute == window
+            continue
+        window, count = admitted
+        taken[minute] = taken.get(minute, 0) + 1
+        assert (window, count) == (minute, taken[minute])
+    assert all(n <= limit for n in taken.values())
