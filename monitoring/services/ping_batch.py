@@ -36,7 +36,7 @@ CONNECTION_CHECK_SECONDS = 5.0
 class _Pending:
     """One ping waiting for the writer; ``done`` is released when ``result`` or ``error`` is set."""
 
-    __slots__ = ("abandoned", "done", "error", "item", "result")
+    __slots__ = ("abandoned", "done", "error", "finished", "item", "result")
 
     def __init__(self, item: Pinged) -> None:
         self.item = item
@@ -45,6 +45,15 @@ class _Pending:
         self.done = threading.Lock()
         self.done.acquire()
         self.abandoned = False
+        self.finished = False
+
+    def finish(self, result: Stored | DatabaseError) -> None:
+        if isinstance(result, DatabaseError):
+            self.error = result
+        else:
+            self.result = result
+        self.finished = True
+        self.done.release()
 
 
 class Batcher:
@@ -61,7 +70,8 @@ class Batcher:
     def submit(self, item: Pinged, timeout: float = WAIT_SECONDS) -> Stored | DatabaseError:
         """Store ``item`` with whatever else is waiting: what became of it, or the database error
         that kept it from being stored. TimeoutError when the writer did not get to it in time."""
-        if self._thread is None:
+        thread = self._thread
+        if thread is None or not thread.is_alive():
             self._start()
         pending = _Pending(item)
         self._queue.put(pending)
@@ -72,7 +82,7 @@ class Batcher:
 
     def _start(self) -> None:
         with self._lock:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="ping-writer", daemon=True)
                 self._thread.start()
 
@@ -104,12 +114,26 @@ class Batcher:
                 batch = [p for p in batch if not p.abandoned]
                 if not batch:
                     continue
-                if time.monotonic() - checked > CONNECTION_CHECK_SECONDS:
-                    close_old_connections()
-                    checked = time.monotonic()
-                self._write(batch)
+                try:
+                    if time.monotonic() - checked > CONNECTION_CHECK_SECONDS:
+                        checked = time.monotonic()
+                        close_old_connections()
+                    self._write(batch)
+                except Exception as error:  # the writer outlives any batch: no request waits in vain
+                    log.exception("the ping writer failed a batch of %d pings", len(batch))
+                    self._fail(batch, error)
         finally:
             connection.close()
+
+    @staticmethod
+    def _fail(batch: Sequence[_Pending], error: Exception) -> None:
+        try:
+            connection.close()
+        except Exception:
+            log.exception("the ping writer's connection could not be closed")
+        for pending in batch:
+            if not pending.finished:
+                pending.finish(DatabaseError(type(error).__name__))
 
     def _write(self, batch: Sequence[_Pending]) -> None:
         try:
@@ -134,11 +158,7 @@ class Batcher:
         self.pings += len(batch)
         self.largest = max(self.largest, len(batch))
         for pending, result in zip(batch, results, strict=True):
-            if isinstance(result, DatabaseError):
-                pending.error = result
-            else:
-                pending.result = result
-            pending.done.release()
+            pending.finish(result)
 
 
 _batcher: Batcher | None = None

@@ -16,6 +16,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+from django.db import DatabaseError
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -399,3 +400,46 @@ def test_admit_takes_at_most_the_limit_in_each_minute_and_every_new_minute_afres
         taken[minute] = taken.get(minute, 0) + 1
         assert (window, count) == (minute, taken[minute])
     assert all(n <= limit for n in taken.values())
+
+
+def test_the_writer_outlives_a_failure_outside_the_store(transactional_db: Any, monkeypatch: Any) -> None:
+    """Whatever goes wrong around a batch (here the connection check raising), its pings are
+    answered at once with an error (503), not after the 10 s wait, and the next ping is stored."""
+    check = HeartbeatFactory(slug="outlives", status=ServiceStatus.UP, last_checked_at=T0)
+    calls = {"n": 0}
+
+    def failing_once() -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(ping_batch, "close_old_connections", failing_once)
+    monkeypatch.setattr(ping_batch, "CONNECTION_CHECK_SECONDS", -1.0)  # check before every batch
+    batcher = ping_batch.Batcher()
+    try:
+        first = ping_store.Pinged(check.ping_key, Ping(PingKind.SUCCESS), T0 + dt.timedelta(minutes=1))
+        result = batcher.submit(first, timeout=5)
+        assert isinstance(result, DatabaseError) and str(result) == "RuntimeError"
+        second = ping_store.Pinged(check.ping_key, Ping(PingKind.SUCCESS), T0 + dt.timedelta(minutes=2))
+        assert batcher.submit(second, timeout=5) == ping_store.Stored.STORED
+    finally:
+        batcher.stop()
+    assert HeartbeatPing.objects.filter(service=check).count() == 1
+
+
+def test_a_dead_writer_thread_is_started_again(transactional_db: Any) -> None:
+    check = HeartbeatFactory(slug="restarted", status=ServiceStatus.UP, last_checked_at=T0)
+    batcher = ping_batch.Batcher()
+    try:
+        first = ping_store.Pinged(check.ping_key, Ping(PingKind.SUCCESS), T0 + dt.timedelta(minutes=1))
+        assert batcher.submit(first) == ping_store.Stored.STORED
+        dead = batcher._thread
+        batcher._queue.put(None)  # the thread ends as if it had died, and is still registered
+        dead.join(timeout=5)
+        assert not dead.is_alive() and batcher._thread is dead
+        second = ping_store.Pinged(check.ping_key, Ping(PingKind.SUCCESS), T0 + dt.timedelta(minutes=2))
+        assert batcher.submit(second, timeout=5) == ping_store.Stored.STORED
+        assert batcher._thread is not dead
+    finally:
+        batcher.stop()
+    assert HeartbeatPing.objects.filter(service=check).count() == 2
