@@ -385,20 +385,20 @@ def test_a_ping_the_database_did_not_store_is_answered_503(client: Any, monkeypa
     limit=st.integers(min_value=1, max_value=5),
     offsets=st.lists(st.integers(min_value=0, max_value=600), max_size=40),
 )
-def test_admit_takes_at_most_the_limit_in_each_minute_and_every_new_minute_afresh(
+def test_the_rate_window_takes_at_most_the_limit_in_each_minute_and_every_new_minute_afresh(
     limit: int, offsets: list[int]
 ) -> None:
-    window, count, taken = 0, 0, {}
+    rate, taken = ping_store.RateWindow(0, 0, limit), {}
     for offset in sorted(offsets):
         at = T0 + dt.timedelta(seconds=offset)
         minute = ping_store.window_of(at)
-        admitted = ping_store.admit(window, count, at, limit)
-        if admitted is None:
-            assert taken.get(minute, 0) == limit and minute == window
+        before = (rate.window, rate.count)
+        if not rate.take(at):
+            assert taken.get(minute, 0) == limit and minute == rate.window
+            assert (rate.window, rate.count) == before  # a refusal changes nothing
             continue
-        window, count = admitted
         taken[minute] = taken.get(minute, 0) + 1
-        assert (window, count) == (minute, taken[minute])
+        assert (rate.window, rate.count) == (minute, taken[minute])
     assert all(n <= limit for n in taken.values())
 
 
