@@ -28,7 +28,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
-import psycopg
 from django.db import DatabaseError, connection, transaction
 
 from monitoring.services import conf
@@ -219,11 +218,6 @@ WITH s AS (
 SELECT id FROM u
 """  # noqa: S608
 
-# Django loads timestamptz with a Python subclass of psycopg's Python loader (to set its tzinfo);
-# the ping's read takes psycopg's C loader, which gives the same instant (the session is in UTC).
-TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
-TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(TIMESTAMPTZ_OID, psycopg.pq.Format.TEXT)
-
 SLOW_WAY = metrics.Counter(
     "opsportal_pings_orm_path",
     "Pings stored the ORM way (a status change, a paused check, a lost race), not by the batch statement",
@@ -264,7 +258,6 @@ def _write_params(rows: Sequence[_Applied]) -> dict[str, object]:
 
 def _read(keys: list[uuid.UUID]) -> dict[uuid.UUID, Check]:
     with bound_cursor(preparing=True) as cursor:
-        cursor.adapters.register_loader(TIMESTAMPTZ_OID, TIMESTAMPTZ_LOADER)
         cursor.execute(READ_SQL, [",".join(map(str, keys)), str(CheckType.HEARTBEAT)], prepare=True)
         return {row[1]: Check(*row) for row in cursor.fetchall()}
 
