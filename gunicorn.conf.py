@@ -6,7 +6,12 @@ while the worker's other threads take more requests, so one process stores many 
 write; keep-alive connections are kept without holding a thread.
 """
 
-import os
+from django.core.exceptions import ImproperlyConfigured
+
+from monitoring.services.conf import WEB_THREADS
 
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "16"))
+try:
+    threads = WEB_THREADS.get()  # declared and checked like every setting (opsportal.conf)
+except ImproperlyConfigured as error:
+    raise SystemExit(f"gunicorn.conf.py: {error}") from None

@@ -14,6 +14,14 @@ DEMO_TARGET_URL = conf.Url(
     "Where seed_demo finds `manage.py demo_target`.",
     schemes={"http", "https"},
 )
+WEB_THREADS = conf.Int(
+    "WEB_THREADS",
+    16,
+    "Threads per gunicorn worker (gunicorn.conf.py runs gthread): a ping waiting for its group commit holds "
+    "a thread. A web process uses up to this many database connections, plus one for its ping writer.",
+    minimum=1,
+    maximum=256,
+)
 PING_RATE_LIMIT = conf.Int(
     "PING_RATE_LIMIT",
     120,
