@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from django.db import DatabaseError, close_old_connections, connection
 
 from monitoring.services.ping_store import Pinged, Stored, store_batch
+from opsportal import metrics
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,12 @@ WAIT_SECONDS = 10.0
 # The writer's connection is checked (CONN_MAX_AGE, CONN_HEALTH_CHECKS) this often, not per
 # batch: per batch, Django's health check is one more round trip (SELECT 1) per write.
 CONNECTION_CHECK_SECONDS = 5.0
+BATCH_SIZE = metrics.Histogram(
+    "opsportal_ping_batch_size",
+    "Pings a web process's writer stored together (group commit), per batch",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+    registry=metrics.REGISTRY,
+)
 
 
 class _Pending:
@@ -63,9 +70,6 @@ class Batcher:
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.batches = 0
-        self.pings = 0
-        self.largest = 0
 
     def submit(self, item: Pinged, timeout: float = WAIT_SECONDS) -> Stored | DatabaseError:
         """Store ``item`` with whatever else is waiting: what became of it, or the database error
@@ -154,9 +158,7 @@ class Batcher:
                 results[i] = result
             if any(isinstance(r, DatabaseError) for r in again):
                 connection.close()
-        self.batches += 1
-        self.pings += len(batch)
-        self.largest = max(self.largest, len(batch))
+        BATCH_SIZE.observe(len(batch))
         for pending, result in zip(batch, results, strict=True):
             pending.finish(result)
 
