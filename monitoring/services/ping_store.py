@@ -270,6 +270,13 @@ def _write(rows: Sequence[_Applied]) -> set[int]:
         return {r[0] for r in cursor.fetchall()}
 
 
+def _answer_all(
+    group: list[tuple[int, Pinged]], answers: list[Stored | DatabaseError | None], answer: Stored | DatabaseError
+) -> None:
+    for index, _item in group:
+        answers[index] = answer
+
+
 def store_batch(items: Sequence[Pinged]) -> list[Stored | DatabaseError]:
     """Store and apply ``items`` (in arrival order); what became of each, in the same order.
 
@@ -290,14 +297,12 @@ def store_batch(items: Sequence[Pinged]) -> list[Stored | DatabaseError]:
             _sort_for_the_orm(pending, answers, slow)
     except DatabaseError as error:
         for group in pending.values():
-            for index, _item in group:
-                answers[index] = error
+            _answer_all(group, answers, error)
     for service_id, group in slow.items():
         try:
             _store_the_orm_way(service_id, group, limit, answers)
         except DatabaseError as error:
-            for index, _item in group:
-                answers[index] = error
+            _answer_all(group, answers, error)
     return [Stored.UNKNOWN if a is None else a for a in answers]
 
 
@@ -315,8 +320,7 @@ def _store_in_batches(
         for key in list(pending):
             check = checks.get(key)
             if check is None:
-                for index, _item in pending.pop(key):
-                    answers[index] = Stored.UNKNOWN
+                _answer_all(pending.pop(key), answers, Stored.UNKNOWN)
                 continue
             row = _apply(check, pending[key], limit, answers) if applies(check) else None  # type: ignore[arg-type]
             if row is None or row.flips or attempt == ATTEMPTS - 1:
@@ -344,8 +348,7 @@ def _sort_for_the_orm(
         if key in ids:
             slow[ids[key]] = group
         else:
-            for index, _item in group:
-                answers[index] = Stored.UNKNOWN
+            _answer_all(group, answers, Stored.UNKNOWN)
 
 
 def _store_the_orm_way(
@@ -355,8 +358,7 @@ def _store_the_orm_way(
     with transaction.atomic():
         service = Service.objects.select_for_update().filter(pk=service_id).first()
         if service is None:  # deleted meanwhile
-            for index, _item in group:
-                answers[index] = Stored.UNKNOWN
+            _answer_all(group, answers, Stored.UNKNOWN)
             return
         rate = RateWindow(service.ping_window, service.ping_window_count, limit)
         for index, item in group:
