@@ -107,25 +107,17 @@ def test_gunicorn_conf_reads_web_threads_through_the_settings_mechanism() -> Non
     """gunicorn.conf.py takes WEB_THREADS as declared (bounds checked); a bad value stops gunicorn
     with one line naming it, no traceback."""
     base = Path(settings.BASE_DIR)
-    gunicorn = [str(base / ".venv/bin/gunicorn"), "opsportal.wsgi"]
-    good = subprocess.run(
-        [*gunicorn, "--print-config"],
-        cwd=base,
-        env=clean_env(WEB_THREADS="8"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+
+    def gunicorn(option: str, threads: str) -> subprocess.CompletedProcess[str]:
+        command = [str(base / ".venv/bin/gunicorn"), "opsportal.wsgi", option]
+        return subprocess.run(
+            command, cwd=base, env=clean_env(WEB_THREADS=threads), capture_output=True, text=True, timeout=60
+        )
+
+    good = gunicorn("--print-config", "8")
     assert good.returncode == 0, good.stderr[-2000:]
     assert any(line.split() == ["threads", "=", "8"] for line in good.stdout.splitlines())
     assert any(line.split() == ["worker_class", "=", "gthread"] for line in good.stdout.splitlines())
-    bad = subprocess.run(
-        [*gunicorn, "--check-config"],
-        cwd=base,
-        env=clean_env(WEB_THREADS="0"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad = gunicorn("--check-config", "0")
     assert bad.returncode != 0
     assert "WEB_THREADS: must be at least 1, got 0" in bad.stderr and "Traceback" not in bad.stderr
