@@ -111,7 +111,13 @@ def test_gunicorn_conf_reads_web_threads_through_the_settings_mechanism() -> Non
     def gunicorn(option: str, threads: str) -> subprocess.CompletedProcess[str]:
         command = [str(base / ".venv/bin/gunicorn"), "opsportal.wsgi", option]
         return subprocess.run(
-            command, cwd=base, env=clean_env(WEB_THREADS=threads), capture_output=True, text=True, timeout=60
+            command,
+            cwd=base,
+            # gunicorn loads the application too: what production has (a secret), no more
+            env=clean_env(WEB_THREADS=threads, SECRET_KEY="test-only-not-a-secret", DEBUG="false", HTTPS="false"),
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
 
     good = gunicorn("--print-config", "8")
