@@ -141,14 +141,24 @@ def _judge(
 ) -> dict:
     """One rule for one service. Pages judge at once; a ticket (a slow burn) waits, like the runbook's
     Uptime rule, until the service has been watched for the metric's minimum share of its long window:
-    on a fresh install a short outage is not a slow burn."""
+    on a fresh install a short outage is not a slow burn.
+
+    The long window is the rule's significance: the share of the budget spent in it (14.4x over 1 h
+    is 2% of a 30-day budget, 6x over 6 h 5%). Time before the service was watched spends none, as
+    on the budget panel (spent = failed share x watched time), so the long burn is the error ratio
+    of the watched part times the share watched. Without that, on a fresh install (or a new
+    service) the long window is no longer than the watched minutes: one failed check of 41 read as
+    24x over 6 h and paged, with every service up; with a full window the same check is 1.4x.
+    The short window (the reset) is the plain ratio of its checks."""
     long_w, short_w = dt.timedelta(minutes=rule.long_window_minutes), dt.timedelta(minutes=rule.short_window_minutes)
     long_counts = counts[long_w].get(sid)
-    long_burn = burn(long_counts, budget)
     short_burn = burn(counts[short_w].get(sid), budget)
     coverage = long_counts.coverage(long_w, now) if long_counts else 0.0
+    long_burn = burn(long_counts, budget)
     if long_counts is None or long_counts.checks < minimum:
         long_burn = None  # a handful of checks says little: one failure in the first five is 200x
+    elif long_burn is not None:
+        long_burn *= coverage
     watched = rule.severity == Severity.CRITICAL or 100 * coverage >= rule.metric.min_coverage_percent
     label, long_label, short_label = labels
     return {

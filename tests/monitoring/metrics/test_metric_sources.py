@@ -54,11 +54,11 @@ def test_p95_error_rate_and_uptime_from_the_rollups() -> None:
     assert values[("uptime", "service:api")] is None and values[("uptime", "all")] is None
     uptime = MetricSeries.objects.get(metric__key="uptime", label="service:api")
     assert 0 < uptime.info["coverage"] < 0.001 and uptime.info["min_coverage"] == 0.75
-    # Error rate 2.9% > 1% (and failing in its last minutes) waits out its 5 minutes; what fires at
-    # once is the SLO's fast-burn page (2.9% of checks failing is 29x the 0.1% budget over 1h and 5m).
-    assert report.raised == 1
-    assert Alert.objects.get().dedup_key == "slo:uptime:service:api:page"
-    assert not Alert.objects.filter(dedup_key="metric:error_rate:service:api").exists()
+    # Error rate 2.9% > 1% (and failing in its last minutes) waits out its 5 minutes. Nor does the
+    # SLO page: 2.9% of the 10 watched minutes is 29x the 0.1% budget, but over the hour (the page's
+    # long window) 3 failed checks of 5 s are 4.8x, 0.6% of the 30-day budget where a page needs 2%
+    # (tests/monitoring/metrics/test_fresh_burn.py).
+    assert report.raised == 0 and not Alert.objects.exists()
     assert MetricSeries.objects.get(metric__key="error_rate", label="service:api").state == "pending"
 
 
