@@ -69,3 +69,28 @@ def age_hours(hours: float | None) -> str:
 def seconds(value: float | None) -> str:
     """Seconds with two decimals (a step's duration)."""
     return NONE if value is None else f"{value:.2f} s"
+
+
+def instant(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A datetime, or an ISO 8601 text of one (status payloads carry them as text), for
+    ``|timesince`` and ``|date``; None for a missing or unreadable value."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def ago(value: dt.datetime | str | None, now: dt.datetime | None = None) -> str:
+    """How long ago an instant was, as the dashboard's script says it: "40 s ago", "3 min ago",
+    "5 h ago", "2 d ago" (an instant in the future, a clock ahead of this one, reads "0 s ago")."""
+    moment = instant(value)
+    if moment is None:
+        return NONE
+    seconds = max(0, int(((now or dt.datetime.now(dt.UTC)) - moment).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"

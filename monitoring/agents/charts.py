@@ -10,6 +10,22 @@ from django.utils.safestring import SafeString, mark_safe
 STATES = ("up", "limited", "failing", "out", "unknown", "disabled")
 
 
+# A box's title is shrunk to fit rather than cut; past this length it ends in an ellipsis (the
+# full name is in the box's tooltip and in the table beside the strip).
+TITLE_CHARS = 22
+
+
+def _box_title(position: int, name: str) -> str:
+    title = f"{position}. {name}"
+    return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1].rstrip(" ,") + "\u2026"
+
+
+def _fitting_size(title: str, box: int) -> int:
+    """The font size (px, 9 to 13) at which ``title`` fits a ``box`` wide box: a bold sans glyph
+    is about 0.62 em wide on average."""
+    return max(9, min(13, int((box - 14) / (0.62 * max(len(title), 1)))))
+
+
 def chain_strip(providers: Sequence[dict], *, box: int = 132, height: int = 54, gap: int = 26) -> SafeString:
     """Providers in order, left to right, coloured by state (``pv-<state>`` classes of portal.css, the
     state written in each box too), arrows between them; the active one has a thick outline and an
@@ -29,6 +45,7 @@ def chain_strip(providers: Sequence[dict], *, box: int = 132, height: int = 54, 
     for i, p in enumerate(providers):
         x = 2 + i * (box + gap)
         state = p["state"] if p["state"] in STATES else "unknown"
+        title = _box_title(i + 1, p["label"] or p["name"])
         parts.append(
             f'<g class="pv-{state}{" active" if p.get("active") else ""}" data-provider="{escape(p["name"])}" data-state="{escape(p["state"])}"'
             f"{' data-active=' + chr(34) + 'true' + chr(34) if p.get('active') else ''}>"
@@ -36,7 +53,7 @@ def chain_strip(providers: Sequence[dict], *, box: int = 132, height: int = 54, 
             f"</title>"
             f'<rect class="box" x="{x}" y="14" width="{box}" height="{height}" rx="7"/>'
             f'<text x="{x + box / 2}" y="{14 + height / 2 - 3}" text-anchor="middle" '
-            f'font-size="13" font-weight="600">{i + 1}. {escape((p["label"] or p["name"])[: box // 9])}</text>'
+            f'font-size="{_fitting_size(title, box)}" font-weight="600">{escape(title)}</text>'
             f'<text x="{x + box / 2}" y="{14 + height / 2 + 14}" text-anchor="middle" '
             f'font-size="11">{escape(p["state"])} · {p["share_1h_percent"]:g}% 1 h</text>'
         )

@@ -15,6 +15,8 @@ register.filter("ms", formatting.ms)
 register.filter("bytes", formatting.human_bytes)
 register.filter("duration", formatting.duration)
 register.filter("age_hours", formatting.age_hours)
+register.filter("instant", formatting.instant)
+register.filter("ago", formatting.ago)
 
 
 @register.simple_tag

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from monitoring.agents import catalog
+from monitoring.agents import catalog, charts
 from monitoring.agents.rollups import rollup
 from monitoring.models import Agent, AgentRun, LogLine, ModelProvider
 from opsportal.models import AuditRecord
@@ -66,6 +67,8 @@ def test_the_agents_page_shows_each_agent_and_the_chain(client_for: Any) -> None
     assert "upstream 503" in page  # last errors
     assert "limit 500 MB" in page and "limit 30%" in page
     assert 'data-testid="test-all"' not in page  # viewers do not test
+    # never checked: the table says so instead of printing an empty timestamp
+    assert re.search(r'data-provider="openai">.*?<td class="nowrap small">never</td>', page, re.S)
     assert 'data-testid="test-all"' in client_for("editor").get(reverse("monitoring:agents")).content.decode()
 
 
@@ -151,3 +154,27 @@ def test_the_log_view_filters_and_tails(client_for: Any) -> None:
     assert "model call failed" in tail and "slow" not in tail and 'hx-swap-oob="afterbegin:#log-rows"' in tail
     newest = LogLine.objects.order_by("-id").first().pk
     assert "<tr" not in client.get(reverse("monitoring:logs_tail"), {"after": newest}).content.decode()
+
+
+def test_a_providers_last_check_reads_as_an_age_with_the_instant_in_its_tooltip(client_for: Any) -> None:
+    checked = timezone.now() - dt.timedelta(minutes=3)
+    ModelProvider.objects.create(
+        name="openai", label="OpenAI", kind="openai", base_url="http://127.0.0.1:9", position=1, state="up",
+        last_checked_at=checked,
+    )  # fmt: skip
+    page = client_for("viewer").get(reverse("monitoring:agents")).content.decode()
+    row = re.search(r'<tr data-provider="openai">(.*?)</tr>', page, re.S).group(1)
+    assert f'title="{checked:%Y-%m-%d %H:%M:%S} UTC">3 min ago</span>' in row
+    assert checked.isoformat()[:19] not in row  # not the raw ISO text of the status payload
+
+
+def test_the_chain_strip_fits_a_long_provider_name_instead_of_cutting_it() -> None:
+    providers = [
+        {"name": "ollama", "label": "Ollama (local)", "state": "up", "share_1h_percent": 0.0},
+        {"name": "azure", "label": "Azure OpenAI, West Europe deployment", "state": "up", "share_1h_percent": 0.0},
+    ]
+    svg = charts.chain_strip(providers)
+    sizes = [int(n) for n in re.findall(r'font-size="(\d+)" font-weight="600"', svg)]
+    assert ">1. Ollama (local)</text>" in svg and sizes[0] < 13  # whole, in a smaller type
+    assert ">2. Azure OpenAI, West\u2026</text>" in svg and sizes[1] == 9  # past 22 characters: an ellipsis
+    assert "<title>azure: up</title>" in svg  # the tooltip keeps the provider's name

@@ -65,6 +65,13 @@ def test_formatters() -> None:
         "12 min old",
         "just now",
     )
+    now = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
+    at = [now - dt.timedelta(seconds=s) for s in (40, 185, 5 * 3600 + 59, 2 * 86400)]
+    assert [formatting.ago(a, now) for a in at] == ["40 s ago", "3 min ago", "5 h ago", "2 d ago"]
+    assert formatting.ago(at[1].isoformat(), now) == "3 min ago"  # status payloads carry ISO text
+    assert formatting.ago("2026-12-03T11:59:00", now) == "1 min ago"  # no offset: UTC, like the payloads
+    assert formatting.ago(now + dt.timedelta(seconds=5), now) == "0 s ago"
+    assert formatting.ago(None) == formatting.ago("not a time") == formatting.NONE
 
 
 def test_columns_and_ratio_bars_take_their_colour_from_a_class() -> None:
