@@ -57,6 +57,7 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit"),
     path("jobs/", views.jobs, name="jobs"),
     path("api/health", views.api_health, name="api_health"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("api/v1/me", api.me, name="api_me"),
     path("api/v1/openapi.json", api.openapi_json, name="api_openapi"),
     path("api-docs/", views.api_docs, name="api_docs"),

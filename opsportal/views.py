@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hmac
 from collections import defaultdict
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.staticfiles import finders
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import F, Sum, Window
@@ -16,8 +19,10 @@ from django.db.models.functions import RowNumber
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 from . import api_docs as api_page
 from . import health, openapi, twofactor
@@ -67,6 +72,26 @@ HEALTH = obj(
     }
 )
 PORTAL = "Portal"  # the group declared by opsportal.api
+
+
+FAVICON = "icons/favicon.svg"
+
+
+@public_view("browsers ask for /favicon.ico on every site, signed in or not; it is the portal's icon")
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``: the icon every page links (``static/icons/favicon.svg``), for the
+    browsers and tools that ask the fixed address (a JSON answer, the error page), so that no
+    visit logs a "Not Found" warning."""
+    response = HttpResponse(_favicon_bytes(), content_type="image/svg+xml")
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
+
+
+@functools.cache
+def _favicon_bytes() -> bytes:
+    found = finders.find(FAVICON)
+    return Path(found).read_bytes()
 
 
 @describe(

@@ -46,6 +46,8 @@ ROUTES = [
     # Read-only pages: a POST is 405 for everyone (no CSRF check stands in front of it).
     Route("api_health", {r: 405 for r in ("anon", "outsider", "viewer", "editor", "admin")}, method="POST"),
     Route("metrics", {r: 405 for r in ("anon", "outsider", "viewer", "editor", "admin")}, method="POST"),
+    Route("favicon", {r: 200 for r in ("anon", "outsider", "viewer", "editor", "admin")}),
+    Route("favicon", {r: 405 for r in ("anon", "outsider", "viewer", "editor", "admin")}, method="POST"),
     Route("api_me", {"anon": 401, "outsider": 403, "viewer": 200, "editor": 200, "admin": 200}),
     Route("api_users", API_ADMIN),
     Route("api_openapi", API_READ),

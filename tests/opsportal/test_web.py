@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
 from hypothesis import given
@@ -79,3 +82,13 @@ def test_parse_time_answers_any_input_with_a_time_or_a_value_error(value: Any) -
         assert str(exc)
     else:
         assert moment.tzinfo is not None
+
+
+def test_the_favicon_is_linked_from_every_page_and_answers_at_favicon_ico(client: Client) -> None:
+    """Browsers ask for /favicon.ico on their own: a 404 there logged a warning on every visit."""
+    page = client.get(reverse("login")).content.decode()
+    assert re.search(r'<link rel="icon" type="image/svg\+xml" href="/static/icons/favicon[.\w]*svg">', page)
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 200 and answer["Content-Type"] == "image/svg+xml"
+    assert answer.content == Path(finders.find("icons/favicon.svg")).read_bytes()
+    assert answer.content.startswith(b"<svg") and "max-age=86400" in answer["Cache-Control"]
