@@ -5,6 +5,11 @@ Like honcho, with a stop that prints no error: each process runs in its own sess
 Ctrl-C reaches only this supervisor, which sends SIGTERM to each process's main pid (not its
 group: Celery's pool children are stopped by their parent, and the parent does not log them as
 killed) and waits up to ``DEV_STOP_SECONDS`` (30) for a warm shutdown before it kills anything.
+
+The processes that watch (``DEV_STOP_FIRST``, default ``worker beat``) are stopped first and the
+rest once they have ended: stopped all at once, the worker's last probes of the demo target and
+of the portal's own /api/health failed while those shut down, and were stored as real failures
+(a red uptime cell, a burned error budget) after every Ctrl-C.
 """
 
 from __future__ import annotations
@@ -63,16 +68,24 @@ def main(procfile: str) -> int:
         say(name, f"started (pid {proc.pid})")
 
     stopping = {"since": 0.0}
+    first = [n for n in os.environ.get("DEV_STOP_FIRST", "worker beat").split() if n in procs]
+    later = [n for n in procs if n not in first]
+    pending_later: list[str] = []
+
+    def terminate(names: list[str]) -> None:
+        for name in names:
+            proc = procs[name]
+            if proc.poll() is None:
+                say(name, "stopping")
+                proc.send_signal(signal.SIGTERM)
 
     def stop(_signum: int, _frame: object) -> None:
         if stopping["since"]:
             return
         stopping["since"] = time.monotonic()
         sys.stdout.write("\n")
-        for name, proc in procs.items():
-            if proc.poll() is None:
-                say(name, "stopping")
-                proc.send_signal(signal.SIGTERM)
+        terminate(first)
+        pending_later[:] = later
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
@@ -100,6 +113,9 @@ def main(procfile: str) -> int:
                 if not stopping["since"]:
                     code = code or (rc or 1)
                     stop(signal.SIGTERM, None)  # one process ended on its own: stop the rest
+        if pending_later and all(procs[n].poll() is not None for n in first):
+            terminate(pending_later)  # the watchers have ended: now what they watch
+            pending_later.clear()
         if len(reported) == len(procs):
             return code
         if stopping["since"] and time.monotonic() - stopping["since"] > limit:

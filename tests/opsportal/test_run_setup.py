@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -127,3 +128,31 @@ def test_gunicorn_conf_reads_web_threads_through_the_settings_mechanism() -> Non
     bad = gunicorn("--check-config", "0")
     assert bad.returncode != 0
     assert "WEB_THREADS: must be at least 1, got 0" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_stop_ends_the_watchers_before_what_they_watch(tmp_path: Path) -> None:
+    """Ctrl-C stops worker and beat first, the web and the demo target after they have ended: all at
+    once, the worker's last probes failed against a demo target already gone and were stored."""
+    slow_stop = (
+        "import signal, sys, time; "
+        "signal.signal(signal.SIGTERM, lambda *a: (time.sleep(1), print('done', flush=True), sys.exit(0))); "
+        "print('up', flush=True); time.sleep(60)"
+    )
+    procfile = tmp_path / "Procfile"
+    procfile.write_text(f'demo: {sys.executable} -c "{slow_stop}"\nworker: {sys.executable} -c "{slow_stop}"\n')
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(settings.BASE_DIR) / "scripts/devserver.py"), str(procfile)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    out: list[str] = []
+    assert proc.stdout is not None
+    while sum("| up" in line for line in out) < 2:
+        out.append(proc.stdout.readline())
+    os.killpg(proc.pid, signal.SIGINT)
+    rest, _ = proc.communicate(timeout=30)
+    lines = [line.split(" ", 1)[1] for line in ("".join(out) + rest).splitlines() if "|" in line]
+    assert proc.returncode == 0, lines
+    order = [line for line in lines if line.endswith(("stopping", "stopped"))]
+    assert [line.split()[0] + " " + line.split()[-1] for line in order] == [
+        "worker stopping", "worker stopped", "demo stopping", "demo stopped",
+    ]  # fmt: skip
