@@ -191,3 +191,26 @@ def test_any_body_gets_a_json_answer_never_a_500(token_for: Any, body: Any) -> N
     if response.status_code == 400:
         assert payload["error"] and payload["field"] == "body"
         assert DependencyAudit.objects.count() == before  # nothing stored
+
+
+def test_the_security_overview_says_unknown_until_something_was_audited_or_registered(
+    client_for: Any, token_for: Any
+) -> None:
+    """A green "0 open findings" before any audit ran, or "0 / 0 secrets due" with none registered,
+    read as all clear when nothing was looked at."""
+    page = client_for("admin").get(reverse("maintenance:security")).content.decode()
+    assert 'class="stat st-unknown" href="/maintenance/security/dependencies/" data-testid="findings-open"' in page
+    assert "no dependency audit yet: nothing is known to be clean" in page
+    assert 'class="stat st-unknown"' in page.split('data-testid="secrets-due"')[0].rsplit("<a", 1)[1]
+    assert "no secret registered: the runbook rotates API keys every 90 days" in page
+    clean = {"dependencies": [{"name": "django", "version": "5.2.8", "vulns": []}], "fixes": []}
+    answer = Client().post(
+        reverse("maintenance_api:ingest_audits") + "?project=ops-portal", json.dumps(clean),
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token_for('editor')}",
+    )  # fmt: skip
+    assert answer.status_code == 201 and answer.json()["findings"] == 0
+    page = client_for("admin").get(reverse("maintenance:security")).content.decode()
+    assert (
+        'class="stat st-up" href="/maintenance/security/dependencies/" data-testid="findings-open"><strong>0</strong>'
+        in page
+    )
