@@ -133,7 +133,7 @@ def build(month: str, now: dt.datetime | None = None) -> MonthlyReport:
     rate = report.backups.get("success_rate")
     report.backups["success_rate_pct"] = "" if rate is None else f"{rate * 100:.1f} %"
     report.incidents = _incidents(start, end)
-    report.checklists = _checklists(start, end)
+    report.checklists = _checklists(start, end, now)
     report.secrets_due = _secrets_due(end)
     open_findings = DependencyFinding.objects.filter(first_seen_at__lt=end).filter(
         Q(resolved_at__isnull=True) | Q(resolved_at__gte=end)
@@ -178,7 +178,10 @@ def _incidents(start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
     return out
 
 
-def _checklists(start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+def _checklists(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> list[dict[str, Any]]:
+    """Each cadence's periods that start in the month, with their items ticked. A period still
+    running when the report is made (the ISO week that starts on the month's last days, due the
+    next month) counts as ``open``, so its unticked items do not read as missed."""
     periods = ChecklistPeriod.objects.filter(starts_at__gte=start, starts_at__lt=end).select_related("checklist")
     by_cadence: dict[str, dict[str, Any]] = {}
     counts = (
@@ -201,6 +204,7 @@ def _checklists(start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
         )
         line["periods"] = line.get("periods", 0) + 1
         line["completed"] = line.get("completed", 0) + (1 if period.completed_at else 0)
+        line["open"] = line.get("open", 0) + (1 if not period.completed_at and period.ends_at > now else 0)
     order = ["daily", "weekly", "monthly", "quarterly"]
     return sorted(by_cadence.values(), key=lambda r: order.index(r["cadence"]) if r["cadence"] in order else 9)
 
@@ -283,9 +287,12 @@ def to_csv(report: MonthlyReport) -> str:
         ]
     )
     w.writerow([])
-    w.writerow(["checklist", "periods", "completed periods", "items", "ticked", "completion %"])
+    w.writerow(["checklist", "periods", "completed periods", "items", "ticked", "completion %", "still open"])
     for c in report.checklists:
-        w.writerow([c["name"], c.get("periods", 0), c.get("completed", 0), c["items"], c["ticked"], _pct(c["rate"], 1)])
+        w.writerow([
+            c["name"], c.get("periods", 0), c.get("completed", 0), c["items"], c["ticked"], _pct(c["rate"], 1),
+            c.get("open", 0),
+        ])  # fmt: skip
     w.writerow([])
     w.writerow(["secret due", "kind", "due", "state"])
     for s in report.secrets_due:

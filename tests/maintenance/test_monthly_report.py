@@ -210,3 +210,27 @@ def test_the_email_goes_to_the_configured_list_on_the_first(october: None, setti
     )
     assert "Api: uptime 99.967 %" in message.body
     assert message.attachments[0][0] == "ops-portal-report-2026-10.csv"
+
+
+def test_a_week_that_starts_on_the_months_last_day_is_still_open_not_missed(
+    october: None, client_for: Any, settings: Any, time_machine: Any
+) -> None:
+    """2026-W44 starts Monday 26 October and is due 2 November: in October's report, made on
+    1 November, its unticked items are not yet late."""
+    settings.TIME_ZONE = "UTC"
+    weekly = Checklist.objects.get(cadence="weekly")
+    open_week = ChecklistPeriod.objects.create(
+        checklist=weekly, key="2026-W44", starts_at=at(26, 0), ends_at=at(2, 0, month=11)
+    )
+    for i, item in enumerate(weekly.items.all()):
+        PeriodItem.objects.create(period=open_week, item=item, text=item.text, position=i)
+    lines = {c["cadence"]: c for c in reports.build("2026-10", now=dt.datetime(2026, 11, 1, 7, tzinfo=UTC)).checklists}
+    assert (lines["weekly"]["periods"], lines["weekly"]["completed"], lines["weekly"]["open"]) == (2, 1, 1)
+    assert lines["daily"]["open"] == 0  # October's days are all past: the unfinished one was missed
+    after = {c["cadence"]: c for c in reports.build("2026-10", now=dt.datetime(2026, 11, 3, tzinfo=UTC)).checklists}
+    assert after["weekly"]["open"] == 0  # past its due time it counts as missed
+    time_machine.move_to(dt.datetime(2026, 11, 1, 7, tzinfo=UTC))
+    page = client_for("viewer").get(reverse("maintenance:report_month", kwargs={"month": "2026-10"})).content.decode()
+    assert "<td>1 <span class=\"muted small\">(1 still open, not yet due)</span></td>" in page
+    csv_text = client_for("viewer").get(reverse("maintenance:report_csv", kwargs={"month": "2026-10"})).content.decode()
+    assert "checklist,periods,completed periods,items,ticked,completion %,still open" in csv_text
