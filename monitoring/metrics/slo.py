@@ -185,8 +185,12 @@ def _text(j: dict) -> str:
     def x(v: float | None) -> str:
         return "-" if v is None else f"{v:.1f}x"
 
+    # A long window not yet watched in full says so: its burn is the budget spent in it (see _judge),
+    # which the service page's "burn rate now" (the watched minutes' rate) is not.
+    watched = f" ({j['coverage']:.0%} of it watched)" if j["long_burn"] is not None and j["coverage"] < 0.995 else ""
     return (
-        f"{x(j['long_burn'])} over {j['long']}, {x(j['short_burn'])} over {j['short']}; {j['factor']:g}x needed on both"
+        f"{x(j['long_burn'])} over {j['long']}{watched}, {x(j['short_burn'])} over {j['short']}; "
+        f"{j['factor']:g}x needed on both"
     )
 
 

@@ -68,5 +68,6 @@ def test_a_real_outage_on_a_fresh_service_still_pages_at_once() -> None:
     assert slow["firing"] and slow["long_burn"] == pytest.approx(200 / 18, rel=0.02)
     assert (
         page.summary
-        == "API: error budget of Uptime 99.9% burning fast: 66.7x over 1h, 1000.0x over 5m; 14.4x needed on both"
+        == "API: error budget of Uptime 99.9% burning fast: 66.7x over 1h (33% of it watched), 1000.0x over 5m; "
+        "14.4x needed on both"
     )
