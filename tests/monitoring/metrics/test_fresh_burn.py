@@ -31,16 +31,17 @@ def _metric_catalog(db: object) -> None:
     ensure_runbook_metrics()  # a transactional test that ran earlier may have flushed it
 
 
-def checks(minutes: int, failing: range = range(0)) -> None:
-    """A check every 30 s for the last ``minutes``; the checks numbered in ``failing`` (0 the oldest) fail."""
-    api = ServiceFactory(slug="api", name="API")
+def checks(minutes: int, failing: range = range(0), every: int = 30) -> None:
+    """A check every ``every`` seconds for the last ``minutes``; the checks numbered in ``failing``
+    (0 the oldest) fail."""
+    api = ServiceFactory(slug="api", name="API", interval_seconds=every)
     start = NOW - dt.timedelta(minutes=minutes)
     CheckResult.objects.bulk_create(
         CheckResult(
-            service=api, at=start + dt.timedelta(seconds=30 * i + 1), ok=i not in failing,
+            service=api, at=start + dt.timedelta(seconds=every * i + 1), ok=i not in failing,
             latency_ms=20.0, error="" if i not in failing else "503",
         )
-        for i in range(minutes * 2)
+        for i in range(minutes * 60 // every)
     )  # fmt: skip
     with time_machine.travel(NOW, tick=False):
         rollups.rollup()
@@ -71,3 +72,16 @@ def test_a_real_outage_on_a_fresh_service_still_pages_at_once() -> None:
         == "API: error budget of Uptime 99.9% burning fast: 66.7x over 1h (33% of it watched), 1000.0x over 5m; "
         "14.4x needed on both"
     )
+
+
+def test_a_service_watched_before_the_window_began_covers_all_of_it_even_probed_every_5_minutes() -> None:
+    """Its first check inside the last hour comes up to an interval after the hour began: that is not
+    a service younger than the window (coverage 1, not 0.92)."""
+    checks(7 * 60, failing=range(82, 84), every=300)  # 7 hours, the last two checks (10 minutes) failing
+    page = Alert.objects.get(dedup_key=PAGE, state="firing")
+    fast, slow = page.details["rules"]
+    assert fast["coverage"] == slow["coverage"] == 1.0
+    # 2 of the hour's 11 checks (the one at 08:00:01 is in the minute row of 08:00, which a window
+    # (08:00, 09:00] leaves out), and nothing taken off for the minutes before its first check
+    assert fast["long_burn"] == pytest.approx(1000 * 2 / 11, rel=0.01)
+    assert "watched" not in page.summary
