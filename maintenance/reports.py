@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from monitoring.public import evidence
 
-from .models import ChecklistPeriod, DependencyFinding, Incident, PeriodItem, Secret
+from .models import ChecklistPeriod, DependencyAudit, DependencyFinding, Incident, PeriodItem, Secret
 from .security_choices import DueState, FindingSeverity
 
 UPTIME_TARGET = 0.999
@@ -78,6 +78,7 @@ class MonthlyReport:
     secrets_due: list[dict[str, Any]] = field(default_factory=list)
     findings_open: dict[str, int] = field(default_factory=dict)
     findings_total: int = 0
+    last_audit_at: dt.datetime | None = None  # the last dependency audit before the month's end
 
     @property
     def findings_open_labels(self) -> list[tuple[str, int]]:
@@ -141,6 +142,13 @@ def build(month: str, now: dt.datetime | None = None) -> MonthlyReport:
     by_sev = dict(open_findings.values_list("severity").annotate(n=Count("id")).values_list("severity", "n"))
     report.findings_open = by_sev
     report.findings_total = sum(by_sev.values())
+    # "0 open" means clean only if something was audited by then.
+    report.last_audit_at = (
+        DependencyAudit.objects.filter(created_at__lt=end)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
     return report
 
 
@@ -332,6 +340,7 @@ def to_json(report: MonthlyReport) -> dict[str, Any]:
         "secrets_due": [{k: iso(v) for k, v in s.items()} for s in report.secrets_due],
         "findings_open": report.findings_open,
         "findings_total": report.findings_total,
+        "last_audit_at": iso(report.last_audit_at),
     }
 
 

@@ -81,6 +81,7 @@ def report_csv(request: HttpRequest, month: str) -> HttpResponse:
                     "secrets_due": arr(ANY_OBJECT),
                     "findings_open": {"type": "object", "additionalProperties": INT},
                     "findings_total": INT,
+                    "last_audit_at": null(TIME),
                 }
             ),
         )

@@ -174,7 +174,7 @@ def test_page_csv_and_json_show_the_same_figures(october: None, client_for: Any,
     assert "5 good of 6" in body and "83.3 %" in body
     assert "Overdue (Registered by hand): overdue, due 2026-09-29" in body
     assert "Due soon (Registered by hand): due soon, due 2026-11-13" in body
-    assert "2 open at the end of the month: not rated 2." in body
+    assert "2 open at the end of the month: not rated 2 (last audit 2026-10-01)." in body
     rows = list(
         csv.reader(
             io.StringIO(
@@ -231,6 +231,20 @@ def test_a_week_that_starts_on_the_months_last_day_is_still_open_not_missed(
     assert after["weekly"]["open"] == 0  # past its due time it counts as missed
     time_machine.move_to(dt.datetime(2026, 11, 1, 7, tzinfo=UTC))
     page = client_for("viewer").get(reverse("maintenance:report_month", kwargs={"month": "2026-10"})).content.decode()
-    assert "<td>1 <span class=\"muted small\">(1 still open, not yet due)</span></td>" in page
+    assert '<td>1 <span class="muted small">(1 still open, not yet due)</span></td>' in page
     csv_text = client_for("viewer").get(reverse("maintenance:report_csv", kwargs={"month": "2026-10"})).content.decode()
     assert "checklist,periods,completed periods,items,ticked,completion %,still open" in csv_text
+
+
+def test_findings_read_unknown_when_nothing_was_audited_by_the_months_end(db: Any, client_for: Any) -> None:
+    """ "0 open" in a month no audit looked at read as clean."""
+    page = client_for("viewer").get(reverse("maintenance:report_month", kwargs={"month": "2026-10"})).content.decode()
+    assert "No dependency audit by the end of the month: nothing is known to be clean." in page
+    assert "open at the end of the month" not in page
+    data = client_for("viewer").get(reverse("maintenance_api:report", kwargs={"month": "2026-10"})).json()
+    assert data["last_audit_at"] is None and data["findings_total"] == 0
+    DependencyAudit.objects.create(project="p", tool="pip-audit", origin="api", outcome="complete", created_at=at(3))
+    page = client_for("viewer").get(reverse("maintenance:report_month", kwargs={"month": "2026-10"})).content.decode()
+    assert "0 open at the end of the month (last audit 2026-10-03)." in page
+    data = client_for("viewer").get(reverse("maintenance_api:report", kwargs={"month": "2026-10"})).json()
+    assert data["last_audit_at"].startswith("2026-10-03")
