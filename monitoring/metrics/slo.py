@@ -154,9 +154,6 @@ def _judge(
     long_counts = counts[long_w].get(sid)
     short_burn = burn(counts[short_w].get(sid), budget)
     coverage = long_counts.coverage(long_w, now) if long_counts else 0.0
-    widest = counts[max(counts)].get(sid)  # the longest window read: data older than this one's start?
-    if long_counts is not None and widest is not None and widest.first is not None and widest.first <= now - long_w:
-        coverage = 1.0  # watched before the window began: all of it (not from its first check, an interval late)
     long_burn = burn(long_counts, budget)
     if long_counts is None or long_counts.checks < minimum:
         long_burn = None  # a handful of checks says little: one failure in the first five is 200x

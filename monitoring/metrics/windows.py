@@ -4,7 +4,8 @@
 about two hours of minute rows, plus (for windows of two hours and more) the hour rows before
 the previous whole hour, which no longer change and are cached for the rest of the hour. ``Counts.first`` is the start of the oldest rollup row seen in the window,
 from which the share of the window the service has been watched (coverage) follows: history
-before a service existed counts neither as downtime nor as uptime.
+before a service existed counts neither as downtime nor as uptime. A service with data from before
+a window (seen in the widest window read with it) covers all of it (``Counts.earlier``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class Counts:
     checks: int = 0
     failures: int = 0
     first: dt.datetime | None = None
+    # The service has data from before this window (seen in a wider window read with it): it was
+    # watched over all of the window, though its first check inside comes up to an interval late.
+    earlier: bool = False
 
     @property
     def ratio(self) -> float | None:
@@ -47,9 +51,12 @@ class Counts:
             self.first = first
 
     def coverage(self, window: dt.timedelta, now: dt.datetime) -> float:
-        """Share (0..1) of the window since the service's data in it begins."""
+        """Share (0..1) of the window since the service's data in it begins; all of it when the
+        service has data from before the window (``earlier``)."""
         if self.first is None or not window:
             return 0.0
+        if self.earlier:
+            return 1.0
         watched = now - max(self.first, now - window)
         return max(0.0, min(1.0, watched / window))
 
@@ -182,7 +189,18 @@ def counts_over(
             for window, (n, f, first) in zip(long, values, strict=True):
                 if n:
                     result[window].setdefault(sid, Counts()).add(n, f, first)
+    _mark_earlier(result, wanted, now)
     return result
+
+
+def _mark_earlier(result: dict[dt.timedelta, dict[int, Counts]], wanted: list[dt.timedelta], now: dt.datetime) -> None:
+    """Each window's Counts of a service whose data in the widest window starts before that window
+    began (5-minute probes over 1 h: coverage 1, not 0.92 from the first check inside)."""
+    widest = result[wanted[-1]]
+    for window in wanted[:-1]:
+        for sid, counts in result[window].items():
+            oldest = widest.get(sid)
+            counts.earlier = oldest is not None and oldest.first is not None and oldest.first <= now - window
 
 
 class SharedCounts:
