@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from .web import parse_time
+
 NONE = "\u2013"
 
 
@@ -72,15 +74,15 @@ def seconds(value: float | None) -> str:
 
 
 def instant(value: dt.datetime | str | None) -> dt.datetime | None:
-    """A datetime, or an ISO 8601 text of one (status payloads carry them as text), for
-    ``|timesince`` and ``|date``; None for a missing or unreadable value."""
+    """A datetime, or an ISO 8601 text of one (status payloads carry them as text; read by
+    ``opsportal.web.parse_time``, a time without a zone as UTC), for ``|ago`` and ``|date``; None
+    for a missing or unreadable value."""
     if value is None or isinstance(value, dt.datetime):
         return value
     try:
-        parsed = dt.datetime.fromisoformat(str(value))
+        return parse_time(value, naive_is_utc=True)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def ago(value: dt.datetime | str | None, now: dt.datetime | None = None) -> str:
