@@ -16,7 +16,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import F, Sum, Window
 from django.db.models.functions import RowNumber
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -91,6 +91,8 @@ def favicon(request: HttpRequest) -> HttpResponse:
 @functools.cache
 def _favicon_bytes() -> bytes:
     found = finders.find(FAVICON)
+    if not found:  # a checkout without static/: a 404 like any missing file, not a 500
+        raise Http404(FAVICON)
     return Path(found).read_bytes()
 
 
